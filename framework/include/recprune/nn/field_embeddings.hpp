@@ -1,0 +1,95 @@
+// The embedding bags of several fields side by side: forward writes their pooled outputs as
+// one [rows, width] block (field after field), the layout dense layers and the FM term read.
+#pragma once
+
+#include "recprune/nn/embedding_bag.hpp"
+#include "recprune/sdk.hpp"
+
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace recprune::nn {
+
+/// Runs `body(i)` for i in [0, count) on the OpenMP threads and rethrows the first exception
+/// after the loop (an exception must not leave an OpenMP region).
+template <typename Body>
+void parallel_for_each(int64_t count, Body&& body) {
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(count));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < count; ++i) {
+        try {
+            body(i);
+        } catch (...) {
+            errors[static_cast<size_t>(i)] = std::current_exception();
+        }
+    }
+    for (const std::exception_ptr& error : errors) {
+        if (error) std::rethrow_exception(error);
+    }
+}
+
+/// Embedding bags whose outputs are concatenated along the columns. Each bag works on its own
+/// table, so the bags run in parallel; within a bag the order of work is fixed, so results do
+/// not depend on the thread count.
+class FieldEmbeddings {
+public:
+    /// Appends a bag; its columns follow those of the bags added before.
+    void add(Tensor& table, uint32_t field, Pooling pooling) {
+        bags_.emplace_back(table, field, pooling);
+        offsets_.push_back(width_);
+        width_ += bags_.back().dim();
+    }
+
+    size_t size() const { return bags_.size(); }
+    uint32_t width() const { return width_; }
+    EmbeddingBag& bag(size_t i) { return bags_[i]; }
+    /// First column of bag `i` in the block.
+    uint32_t offset(size_t i) const { return offsets_[i]; }
+
+    /// Writes the pooled outputs into `out` [rows, width()].
+    void forward(const recprune_batch_t& batch, float* out) const {
+        parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
+            bags_[i].forward(batch, out + offsets_[i], width_);
+        });
+    }
+
+    /// Writes each bag's sum of squared weighted rows into `out` [rows, width()].
+    void forward_squares(const recprune_batch_t& batch, float* out) const {
+        parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
+            bags_[i].forward_squares(batch, out + offsets_[i], width_);
+        });
+    }
+
+    /// Back-propagates `dout` [rows, width()] into the tables' grads on touched rows;
+    /// `square_coefficients` ([rows] or NULL) as in EmbeddingBag::backward().
+    void backward(const recprune_batch_t& batch, const float* dout,
+                  const float* square_coefficients = nullptr) {
+        parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
+            bags_[i].backward(batch, dout + offsets_[i], width_, square_coefficients);
+        });
+    }
+
+    /// Back-propagates one gradient `dout` [rows, dim] shared by every bag (all bags must be
+    /// `dim` wide), as the factorization machine needs: d(term)/d(e_f) is the same for all f.
+    void backward_shared(const recprune_batch_t& batch, const float* dout, uint32_t dim,
+                         const float* square_coefficients = nullptr) {
+        parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
+            if (bags_[i].dim() != dim) {
+                throw InvalidArgument("invalid shared gradient: bag " + std::to_string(i) +
+                                      " is " + std::to_string(bags_[i].dim()) + " wide, the "
+                                      "gradient " + std::to_string(dim) +
+                                      "; use backward() for bags of different widths");
+            }
+            bags_[i].backward(batch, dout, dim, square_coefficients);
+        });
+    }
+
+private:
+    std::vector<EmbeddingBag> bags_;
+    std::vector<uint32_t> offsets_;
+    uint32_t width_ = 0;
+};
+
+}  // namespace recprune::nn
