@@ -2,7 +2,7 @@
 
 #include "core/errors.hpp"
 
-#include <spdlog/sinks/stderr_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
 #include <chrono>

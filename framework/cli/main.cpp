@@ -1,0 +1,296 @@
+// The recprune command: a thin layer over the host library.
+//
+// Exit codes: 0 every cell finished (ok or target not reached); 1 some cells failed;
+// 2 invalid command line or grid; 3 unreadable or malformed data; 4 plugin rejected;
+// 5 internal error.
+#include "core/errors.hpp"
+#include "core/json_io.hpp"
+#include "core/log.hpp"
+#include "grid/grid.hpp"
+#include "plugin/plugin_registry.hpp"
+#include "report/summary_table.hpp"
+#include "run/environment.hpp"
+#include "run/grid_runner.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <unistd.h>
+
+namespace po = boost::program_options;
+using namespace recprune;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitCellsFailed = 1;
+constexpr int kExitConfig = 2;
+constexpr int kExitData = 3;
+constexpr int kExitPlugin = 4;
+constexpr int kExitInternal = 5;
+
+const char* const kUsage =
+    "usage: recprune <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [GRID]        run a grid (the quickstart grid when GRID is omitted)\n"
+    "  validate GRID     check a grid against the plugins without running it\n"
+    "  plugins           list the plugins with their parameters (--json for machines)\n"
+    "\n"
+    "exit codes: 0 done, 1 some cells failed, 2 invalid command line or grid,\n"
+    "            3 bad data, 4 plugin rejected, 5 internal error\n";
+
+std::filesystem::path default_quickstart() {
+    std::filesystem::path in_source = std::filesystem::path(RECPRUNE_SOURCE_DIR) / "experiments" /
+                                      "quickstart.json";
+    if (std::filesystem::exists(in_source)) return in_source;
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return exe.parent_path().parent_path() / "share" / "recprune" / "experiments" /
+           "quickstart.json";
+}
+
+struct Common {
+    std::vector<std::string> plugin_dirs;
+    bool allow_insecure = false;
+    bool quiet = false;
+    bool verbose = false;
+};
+
+po::options_description common_options(Common& common) {
+    po::options_description options("common options");
+    options.add_options()("help,h", "print this help")(
+        "plugin-dir", po::value<std::vector<std::string>>(&common.plugin_dirs)->composing(),
+        "add a folder to the plugin search path (searched first; repeatable)")(
+        "allow-insecure-plugins", po::bool_switch(&common.allow_insecure),
+        "load plugin files or folders that other users can write")(
+        "quiet,q", po::bool_switch(&common.quiet), "log warnings and errors only")(
+        "verbose,v", po::bool_switch(&common.verbose), "log decisions too (debug level)");
+    return options;
+}
+
+void configure_logging(const Common& common) {
+    const char* env = std::getenv("RECPRUNE_LOG");
+    log::Level level = log::Level::Info;
+    // The command-line flag overrides the variable.
+    if (common.quiet) level = log::Level::Warn;
+    if (common.verbose) level = log::Level::Debug;
+    bool flag_given = common.quiet || common.verbose;
+    log::configure(level, flag_given || env == nullptr ? "" : env);
+}
+
+plugin::PluginRegistry discover(const Common& common) {
+    std::vector<std::filesystem::path> dirs(common.plugin_dirs.begin(), common.plugin_dirs.end());
+    plugin::PluginRegistry registry;
+    registry.discover(plugin::PluginRegistry::search_path(dirs), common.allow_insecure);
+    return registry;
+}
+
+int command_plugins(const std::vector<std::string>& args) {
+    Common common;
+    bool as_json = false;
+    auto options = common_options(common);
+    options.add_options()("json", po::bool_switch(&as_json), "print every schema as JSON");
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(options).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << "usage: recprune plugins [--json]\n" << options;
+        return kExitOk;
+    }
+    configure_logging(common);
+    auto registry = discover(common);
+
+    if (as_json) {
+        boost::json::array list;
+        for (const auto& p : registry.plugins()) {
+            list.push_back(boost::json::object{{"name", p->name()},
+                                               {"kind", plugin::kind_name(p->kind())},
+                                               {"version", p->version()},
+                                               {"description", p->description()},
+                                               {"file", p->path().string()},
+                                               {"parameters", p->parameters()}});
+        }
+        boost::json::array rejected;
+        for (const auto& r : registry.rejected()) {
+            rejected.push_back(boost::json::object{{"file", r.path.string()},
+                                                   {"message", r.message}});
+        }
+        std::cout << json_io::serialize_pretty(
+            boost::json::object{{"plugins", list}, {"rejected", rejected}});
+        return kExitOk;
+    }
+    for (recprune_kind_t kind : {RECPRUNE_KIND_DATASET, RECPRUNE_KIND_MODEL, RECPRUNE_KIND_PRUNER}) {
+        std::cout << plugin::kind_name(kind) << "s:\n";
+        for (const auto& p : registry.plugins()) {
+            if (p->kind() != kind) continue;
+            std::cout << "  " << p->name() << " " << p->version() << ": " << p->description()
+                      << "\n";
+            for (const auto& [key, spec] : p->parameters()) {
+                const auto& s = spec.as_object();
+                std::cout << "    " << std::string(key) << " ("
+                          << json_io::serialize(s.at("type")) << ", default "
+                          << (s.contains("default") ? json_io::serialize(s.at("default"))
+                                                    : std::string("required"))
+                          << ")";
+                if (const auto* help = s.if_contains("help"); help && help->is_string()) {
+                    std::cout << ": " << std::string(help->as_string());
+                }
+                std::cout << "\n";
+            }
+        }
+    }
+    for (const auto& r : registry.rejected()) std::cout << "rejected: " << r.message << "\n";
+    return kExitOk;
+}
+
+int command_validate(const std::vector<std::string>& args) {
+    Common common;
+    std::string grid_path;
+    auto options = common_options(common);
+    options.add_options()("grid", po::value<std::string>(&grid_path), "grid file");
+    po::positional_options_description positional;
+    positional.add("grid", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    po::notify(vm);
+    if (vm.count("help") || grid_path.empty()) {
+        std::cout << "usage: recprune validate GRID\n" << options;
+        return grid_path.empty() && !vm.count("help") ? kExitConfig : kExitOk;
+    }
+    configure_logging(common);
+    auto registry = discover(common);
+    grid::Grid grid = grid::load_grid(grid_path, registry);
+    size_t dense = 0;
+    for (const auto& cell : grid.cells) dense += cell.dense ? 1 : 0;
+    std::cout << grid_path << ": valid; " << grid.cells.size() << " cells (" << dense
+              << " dense groups, " << grid.cells.size() - dense << " pruned cells) over "
+              << grid.datasets.size() << " dataset(s)\n";
+    return kExitOk;
+}
+
+int command_run(const std::vector<std::string>& args) {
+    Common common;
+    std::string grid_path;
+    std::string output;
+    std::string cache_dir;
+    int threads = 0;
+    int cell_threads = 1;
+    bool retry_failed = false;
+    bool fail_fast = false;
+    bool no_cache = false;
+    auto options = common_options(common);
+    options.add_options()("grid", po::value<std::string>(&grid_path), "grid file")(
+        "output,o", po::value<std::string>(&output),
+        "output folder (default: the grid's \"output\", else results/<grid name>)")(
+        "threads,j", po::value<int>(&threads),
+        "cells run at once (default: hardware threads / --cell-threads)")(
+        "cell-threads", po::value<int>(&cell_threads),
+        "oneDNN threads inside each cell (default 1; recorded, results may depend on it)")(
+        "retry-failed", po::bool_switch(&retry_failed), "rerun cells that failed before")(
+        "fail-fast", po::bool_switch(&fail_fast), "stop starting cells after the first failure")(
+        "cache-dir", po::value<std::string>(&cache_dir),
+        "folder for the binary dataset cache (default: <output>/../.cache)")(
+        "no-cache", po::bool_switch(&no_cache), "parse datasets without the binary cache");
+    po::positional_options_description positional;
+    positional.add("grid", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << "usage: recprune run [GRID] [options]\n" << options;
+        return kExitOk;
+    }
+    configure_logging(common);
+    if (grid_path.empty()) {
+        grid_path = default_quickstart().string();
+        RECPRUNE_INFO("grid", "no grid given; running the quickstart {}", grid_path);
+    }
+    if (cell_threads < 1) throw ConfigError("invalid option: --cell-threads " +
+                                            std::to_string(cell_threads) + "; give 1 or more");
+    if (vm.count("threads") && threads < 1) {
+        throw ConfigError("invalid option: --threads " + std::to_string(threads) +
+                          "; give 1 or more");
+    }
+    int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads == 0) threads = std::max(1, hardware / cell_threads);
+
+    auto registry = discover(common);
+    grid::Grid grid = grid::load_grid(grid_path, registry);
+
+    run::RunOptions run_options;
+    if (!output.empty()) {
+        run_options.output = output;
+    } else if (grid.output) {
+        run_options.output = *grid.output;
+    } else {
+        run_options.output = std::filesystem::path("results") /
+                             (grid.name.empty() ? std::string("grid") : grid.name);
+    }
+    run_options.threads = threads;
+    run_options.cell_threads = cell_threads;
+    run_options.retry_failed = retry_failed;
+    run_options.fail_fast = fail_fast;
+    run_options.progress = ::isatty(STDERR_FILENO) != 0 && !common.quiet;
+    if (!no_cache) {
+        run_options.cache_dir = cache_dir.empty()
+                                    ? std::filesystem::absolute(run_options.output).parent_path() /
+                                          ".cache"
+                                    : std::filesystem::path(cache_dir);
+    }
+
+    run::RunSummary summary = run::run_grid(grid, registry, run_options);
+
+    std::vector<std::string> metrics;
+    if (!grid.cells.empty()) metrics = grid.cells.front().metrics;
+    std::cout << report::summary_table(summary.rows, metrics);
+    std::cout << "\n" << summary.rows.size() << " rows (" << summary.ran << " run, "
+              << summary.reused << " reused, " << summary.failed << " failed) in "
+              << summary.table_path.string() << "\n";
+    return summary.failed > 0 ? kExitCellsFailed : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Before any thread pool exists, so oneTBB and OpenMP threads inherit it.
+    run::enable_flush_to_zero();
+    log::configure(log::Level::Info, "");
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return kExitConfig;
+    }
+    std::string command = argv[1];
+    std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+        if (command == "run") return command_run(args);
+        if (command == "validate") return command_validate(args);
+        if (command == "plugins") return command_plugins(args);
+        if (command == "-h" || command == "--help" || command == "help") {
+            std::cout << kUsage;
+            return kExitOk;
+        }
+        std::cerr << "invalid command: \"" << command << "\"\n" << kUsage;
+        return kExitConfig;
+    } catch (const po::error& e) {
+        std::cerr << "recprune: invalid command line: " << e.what()
+                  << "; see recprune " << command << " --help\n";
+        return kExitConfig;
+    } catch (const ConfigError& e) {
+        std::cerr << e.what() << "\n";
+        return kExitConfig;
+    } catch (const DataError& e) {
+        std::cerr << e.what() << "\n";
+        return kExitData;
+    } catch (const PluginError& e) {
+        std::cerr << e.what() << "\n";
+        return kExitPlugin;
+    } catch (const std::exception& e) {
+        std::cerr << "recprune: internal error: " << e.what() << "\n";
+        return kExitInternal;
+    }
+}

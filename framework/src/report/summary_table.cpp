@@ -1,0 +1,128 @@
+#include "report/summary_table.hpp"
+
+#include "core/json_io.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <tuple>
+
+namespace recprune::report {
+namespace {
+
+struct Stats {
+    std::vector<double> values;
+    size_t undefined = 0;
+    size_t failed = 0;
+};
+
+std::string text_of(const boost::json::object& row, const char* key) {
+    const auto* v = row.if_contains(key);
+    if (v == nullptr || !v->is_object()) return "-";
+    const auto* name = v->as_object().if_contains("name");
+    return name != nullptr && name->is_string() ? std::string(name->as_string()) : "-";
+}
+
+std::string format_stats(const Stats& stats) {
+    std::string out;
+    char buffer[64];
+    if (stats.values.empty()) {
+        out = "n/a";
+    } else {
+        double mean = 0.0;
+        for (double v : stats.values) mean += v;
+        mean /= static_cast<double>(stats.values.size());
+        double variance = 0.0;
+        for (double v : stats.values) variance += (v - mean) * (v - mean);
+        // Sample standard deviation over seeds; one seed has none.
+        if (stats.values.size() > 1) {
+            std::snprintf(buffer, sizeof(buffer), "%.4f ± %.4f", mean,
+                          std::sqrt(variance / static_cast<double>(stats.values.size() - 1)));
+        } else {
+            std::snprintf(buffer, sizeof(buffer), "%.4f", mean);
+        }
+        out = buffer;
+    }
+    if (stats.undefined > 0) out += " (" + std::to_string(stats.undefined) + " undefined)";
+    if (stats.failed > 0) out += " (" + std::to_string(stats.failed) + " failed)";
+    return out;
+}
+
+}  // namespace
+
+std::string summary_table(const std::vector<boost::json::object>& rows,
+                          const std::vector<std::string>& metrics) {
+    // Key: dataset, model, pruner, schedule, sparsity; rows of different seeds share a key.
+    using Key = std::tuple<std::string, std::string, std::string, std::string, double>;
+    std::map<Key, std::map<std::string, Stats>> groups;
+    std::map<Key, size_t> seeds;
+    for (const auto& row : rows) {
+        bool dense = row.at("kind") == "dense";
+        Key key{text_of(row, "dataset"), text_of(row, "model"),
+                dense ? "(dense)" : text_of(row, "pruner"), dense ? "-" : text_of(row, "schedule"),
+                json_io::as_double(row.at("target_sparsity"))};
+        ++seeds[key];
+        bool failed = row.at("status") == "failed";
+        for (const auto& metric : metrics) {
+            Stats& stats = groups[key][metric];
+            if (failed) {
+                ++stats.failed;
+                continue;
+            }
+            const auto* all = row.if_contains("metrics");
+            const boost::json::value* value = nullptr;
+            if (all != nullptr) {
+                const auto* test = all->as_object().if_contains("test");
+                const auto* entry = test ? test->as_object().if_contains(metric) : nullptr;
+                if (entry != nullptr) value = entry->as_object().if_contains("value");
+            }
+            if (value != nullptr && value->is_number()) {
+                stats.values.push_back(json_io::as_double(*value));
+            } else {
+                ++stats.undefined;
+            }
+        }
+    }
+
+    std::vector<std::string> header = {"dataset", "model", "pruner", "schedule", "sparsity",
+                                       "seeds"};
+    for (const auto& metric : metrics) header.push_back("test " + metric);
+    std::vector<std::vector<std::string>> table{header};
+    for (const auto& [key, stats] : groups) {
+        char sparsity[32];
+        std::snprintf(sparsity, sizeof(sparsity), "%.3g", std::get<4>(key));
+        std::vector<std::string> line = {std::get<0>(key), std::get<1>(key), std::get<2>(key),
+                                         std::get<3>(key), sparsity,
+                                         std::to_string(seeds.at(key))};
+        for (const auto& metric : metrics) line.push_back(format_stats(stats.at(metric)));
+        table.push_back(line);
+    }
+
+    // Width by characters, not bytes, so "±" does not misalign the columns.
+    auto width = [](const std::string& s) {
+        size_t n = 0;
+        for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
+        return n;
+    };
+    std::vector<size_t> widths(header.size(), 0);
+    for (const auto& line : table) {
+        for (size_t c = 0; c < line.size(); ++c) widths[c] = std::max(widths[c], width(line[c]));
+    }
+    std::string out;
+    for (size_t r = 0; r < table.size(); ++r) {
+        out += "|";
+        for (size_t c = 0; c < table[r].size(); ++c) {
+            out += " " + table[r][c] + std::string(widths[c] - width(table[r][c]), ' ') + " |";
+        }
+        out += "\n";
+        if (r == 0) {
+            out += "|";
+            for (size_t c = 0; c < widths.size(); ++c) out += std::string(widths[c] + 2, '-') + "|";
+            out += "\n";
+        }
+    }
+    return out;
+}
+
+}  // namespace recprune::report

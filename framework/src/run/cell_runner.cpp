@@ -1,0 +1,234 @@
+#include "run/cell_runner.hpp"
+
+#include "core/errors.hpp"
+#include "core/hash.hpp"
+#include "core/json_io.hpp"
+#include "core/log.hpp"
+#include "plugin/instances.hpp"
+#include "prune/schedule.hpp"
+#include "prune/sparsity.hpp"
+#include "results/result_store.hpp"
+
+#include <omp.h>
+
+#include <chrono>
+#include <sstream>
+
+namespace recprune::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string json_io_params(const boost::json::object& params) {
+    return json_io::serialize(params);
+}
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string validation_metric_of(const grid::Cell& cell) { return cell.metrics.front(); }
+
+boost::json::object cost_to_json(const recprune_model_cost_t& cost) {
+    return boost::json::object{{"parameters", cost.parameter_count},
+                               {"nonzero_parameters", cost.nonzero_parameter_count},
+                               {"flops_per_sample_dense", cost.flops_per_sample_dense},
+                               {"flops_per_sample_nonzero", cost.flops_per_sample_nonzero}};
+}
+
+boost::json::object base_row(const grid::Cell& cell, const DatasetSlot& dataset) {
+    boost::json::object row;
+    row["schema_version"] = results::kSchemaVersion;
+    row["cell_id"] = cell.id;
+    row["group_id"] = cell.group_id;
+    row["kind"] = cell.dense ? "dense" : "pruned";
+    row["status"] = "ok";
+    row["dataset"] = cell.parameters.at("dataset");
+    row["data"] = cell.parameters.at("data");
+    row["dataset_fingerprint"] = dataset.data.fingerprint;
+    row["model"] = cell.parameters.at("model");
+    row["training"] = cell.parameters.at("training");
+    row["seed"] = cell.seed;
+    if (!cell.dense) {
+        row["pruner"] = cell.parameters.at("pruner");
+        row["schedule"] = cell.parameters.at("schedule");
+        row["target_sparsity"] = cell.target_sparsity;
+    } else {
+        row["target_sparsity"] = 0.0;
+    }
+    return row;
+}
+
+boost::json::object failed_row(boost::json::object row, const grid::Cell& cell,
+                               const DatasetSlot& dataset, const std::string& why) {
+    row["status"] = "failed";
+    row["message"] = "cell failed: " + describe_cell(cell, dataset) + ": " + why;
+    RECPRUNE_WARN("sched", "{}", row.at("message").as_string().c_str());
+    return row;
+}
+
+boost::json::object evaluation_json(train::Trainer& trainer, const data::Part& part,
+                                    const std::vector<std::string>& metrics) {
+    return train::to_json(trainer.evaluate(part, metrics));
+}
+
+boost::json::object data_json(const data::PreparedData& data) {
+    return boost::json::object{{"train_rows", data.train.row_count},
+                               {"validation_rows", data.validation.row_count},
+                               {"test_rows", data.test.row_count},
+                               {"fields", data.fields.size()},
+                               {"metadata", data.metadata}};
+}
+
+}  // namespace
+
+std::string describe_cell(const grid::Cell& cell, const DatasetSlot& dataset) {
+    std::ostringstream out;
+    out << "dataset=" << dataset.entry->plugin.name << " model=" << cell.model.name;
+    if (cell.pruner) {
+        out << " pruner=" << cell.pruner->name << " schedule=" << cell.schedule.name
+            << " sparsity=" << cell.target_sparsity;
+    } else {
+        out << " dense";
+    }
+    out << " seed=" << cell.seed;
+    return out.str();
+}
+
+CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, int cell_threads) {
+    omp_set_num_threads(cell_threads);
+    CellOutput output;
+    output.baseline = std::make_shared<DenseBaseline>();
+    boost::json::object row = base_row(cell, dataset);
+    auto start = Clock::now();
+    try {
+        const auto& data = dataset.data;
+        plugin::ModelInstance model(cell.model.library, json_io_params(cell.model.params),
+                                    data.schema_json(), derive_seed(cell.seed, "model"));
+        train::Trainer trainer(model, data, cell.training, validation_metric_of(cell),
+                               derive_seed(cell.seed, "train"));
+        train::TrainResult trained = trainer.train(cell.training.epochs, true);
+
+        auto evaluate_start = Clock::now();
+        boost::json::object validation = evaluation_json(trainer, data.validation, cell.metrics);
+        boost::json::object test = evaluation_json(trainer, data.test, cell.metrics);
+        double evaluate_seconds = seconds_since(evaluate_start);
+        recprune_model_cost_t cost = model.cost();
+
+        DenseBaseline& baseline = *output.baseline;
+        baseline.ok = true;
+        baseline.weights = train::snapshot(model.tensors());
+        baseline.validation_score = trained.best_validation_score;
+        baseline.validation_metrics = validation;
+        baseline.test_metrics = test;
+        baseline.cost = cost_to_json(cost);
+
+        row["metrics"] = boost::json::object{{"validation", validation}, {"test", test}};
+        row["size"] = baseline.cost;
+        row["training_log"] = trained.to_json();
+        row["data_summary"] = data_json(data);
+        row["timings"] = boost::json::object{{"train_seconds", trained.seconds},
+                                             {"evaluate_seconds", evaluate_seconds},
+                                             {"total_seconds", seconds_since(start)}};
+        row["threads"] = cell_threads;
+    } catch (const std::exception& e) {
+        output.baseline->ok = false;
+        output.baseline->message = e.what();
+        row = failed_row(std::move(row), cell, dataset, e.what());
+    }
+    output.row = std::move(row);
+    return output;
+}
+
+CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
+                           const DenseBaseline& baseline, int cell_threads) {
+    omp_set_num_threads(cell_threads);
+    CellOutput output;
+    boost::json::object row = base_row(cell, dataset);
+    if (!baseline.ok) {
+        output.row = failed_row(std::move(row), cell, dataset,
+                                "the dense model of its group failed (" + baseline.message + ")");
+        return output;
+    }
+    auto start = Clock::now();
+    try {
+        const auto& data = dataset.data;
+        const uint64_t model_seed = derive_seed(cell.seed, "model");
+        plugin::ModelInstance model(cell.model.library, json_io_params(cell.model.params),
+                                    data.schema_json(), model_seed);
+        // The initial weights (same seed) are the rewind point of lottery and retrain.
+        train::WeightSnapshot initial = train::snapshot(model.tensors());
+        train::restore(model.tensors(), baseline.weights);
+
+        plugin::PrunerInstance pruner(cell.pruner->library, json_io_params(cell.pruner->params),
+                                      derive_seed(cell.seed, "pruner"));
+        train::Trainer trainer(model, data, cell.training, validation_metric_of(cell),
+                               derive_seed(cell.seed, "finetune"));
+        if (pruner.has_regularizer()) trainer.set_regularizer(&pruner);
+
+        prune::ScheduleInputs inputs{model,
+                                     trainer,
+                                     pruner,
+                                     data,
+                                     cell.schedule,
+                                     cell.training,
+                                     cell.target_sparsity,
+                                     baseline.validation_score,
+                                     derive_seed(cell.seed, "schedule"),
+                                     [&] {
+                                         if (cell.schedule.rewind_epoch == 0) return initial;
+                                         // Replays the dense run's first epochs: the same
+                                         // seeds give the same weights.
+                                         plugin::ModelInstance replay(
+                                             cell.model.library,
+                                             json_io_params(cell.model.params),
+                                             data.schema_json(), model_seed);
+                                         train::Trainer replay_trainer(
+                                             replay, data, cell.training,
+                                             validation_metric_of(cell),
+                                             derive_seed(cell.seed, "train"));
+                                         replay_trainer.train(cell.schedule.rewind_epoch, false);
+                                         return train::snapshot(replay.tensors());
+                                     }};
+        prune::ScheduleOutcome outcome = prune::run_schedule(inputs);
+
+        auto evaluate_start = Clock::now();
+        boost::json::object validation = evaluation_json(trainer, data.validation, cell.metrics);
+        boost::json::object test = evaluation_json(trainer, data.test, cell.metrics);
+        double evaluate_seconds = seconds_since(evaluate_start);
+
+        prune::SparsityReport sparsity = prune::measure_sparsity(model.tensors(), outcome.masks);
+        boost::json::object sparsity_json = sparsity.to_json();
+        sparsity_json["target"] = cell.target_sparsity;
+        sparsity_json["granularity"] = std::string(prune::granularity_name(
+            static_cast<recprune_granularity_t>(pruner.info().granularity)));
+        const auto& last = outcome.steps.back().selection;
+        sparsity_json["achieved_units"] = last.achieved_sparsity;
+        sparsity_json["target_reached"] = outcome.target_reached;
+
+        row["metrics"] = boost::json::object{{"validation", validation}, {"test", test}};
+        row["dense_metrics"] = boost::json::object{{"validation", baseline.validation_metrics},
+                                                   {"test", baseline.test_metrics}};
+        row["sparsity"] = sparsity_json;
+        row["size"] = boost::json::object{{"dense", baseline.cost},
+                                          {"pruned", cost_to_json(model.cost())}};
+        row["schedule_log"] = outcome.to_json();
+        row["timings"] = boost::json::object{{"prune_seconds", outcome.prune_seconds},
+                                             {"finetune_seconds", outcome.finetune_seconds},
+                                             {"evaluate_seconds", evaluate_seconds},
+                                             {"total_seconds", seconds_since(start)}};
+        row["threads"] = cell_threads;
+        if (!outcome.target_reached) {
+            row["status"] = "target_not_reached";
+            row["message"] = outcome.stopped_at_sparsity
+                                 ? "stopped by the rule: " + outcome.stop_reason
+                                 : "target not reached: " + last.shortfall;
+        }
+    } catch (const std::exception& e) {
+        row = failed_row(std::move(row), cell, dataset, e.what());
+    }
+    output.row = std::move(row);
+    return output;
+}
+
+}  // namespace recprune::run

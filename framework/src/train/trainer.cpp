@@ -1,0 +1,345 @@
+#include "train/trainer.hpp"
+
+#include "core/errors.hpp"
+#include "core/hash.hpp"
+#include "core/log.hpp"
+#include "metrics/classification.hpp"
+#include "metrics/regression.hpp"
+#include "prune/masks.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace recprune::train {
+namespace {
+
+float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
+
+// Fisher-Yates with a 64-bit Mersenne Twister, so the order depends on the seed only.
+std::vector<uint64_t> shuffled_rows(uint64_t row_count, uint64_t seed) {
+    std::vector<uint64_t> rows(row_count);
+    std::iota(rows.begin(), rows.end(), uint64_t{0});
+    std::mt19937_64 engine(seed);
+    for (uint64_t i = row_count; i > 1; --i) {
+        std::uniform_int_distribution<uint64_t> pick(0, i - 1);
+        std::swap(rows[i - 1], rows[pick(engine)]);
+    }
+    return rows;
+}
+
+bool is_binary_task(const std::string& task) { return task != "rating"; }
+
+}  // namespace
+
+WeightSnapshot snapshot(std::span<const recprune_tensor_t> tensors) {
+    WeightSnapshot weights(tensors.size());
+    for (size_t t = 0; t < tensors.size(); ++t) {
+        weights[t].assign(tensors[t].data, tensors[t].data + tensors[t].element_count);
+    }
+    return weights;
+}
+
+void restore(std::span<const recprune_tensor_t> tensors, const WeightSnapshot& weights) {
+    for (size_t t = 0; t < tensors.size(); ++t) {
+        std::copy(weights[t].begin(), weights[t].end(), tensors[t].data);
+    }
+}
+
+boost::json::object TrainResult::to_json() const {
+    boost::json::array history;
+    for (const auto& record : epochs) {
+        history.push_back(boost::json::object{{"epoch", record.epoch},
+                                              {"train_loss", record.train_loss},
+                                              {"validation", record.validation_score}});
+    }
+    return boost::json::object{{"epochs_run", epochs_run},
+                               {"best_epoch", best_epoch},
+                               {"best_validation", best_validation_score},
+                               {"stopped_early", stopped_early},
+                               {"seconds", seconds},
+                               {"history", history}};
+}
+
+boost::json::object to_json(const Evaluation& evaluation) {
+    boost::json::object out;
+    for (const auto& [name, value] : evaluation) out[name] = metrics::to_json(value);
+    return out;
+}
+
+Trainer::Trainer(plugin::ModelInstance& model, const data::PreparedData& data,
+                 const grid::TrainingSettings& settings, std::string validation_metric,
+                 uint64_t seed)
+    : model_(model),
+      data_(data),
+      settings_(settings),
+      validation_metric_(std::move(validation_metric)),
+      seed_(seed),
+      optimizer_(settings, model.tensors()) {}
+
+void Trainer::set_masks(const prune::MaskSet* masks) {
+    masks_ = masks;
+    if (masks_ != nullptr) {
+        masks_->apply(model_.tensors());
+        optimizer_.apply_masks(*masks_);
+    }
+}
+
+void Trainer::set_row_remap(std::vector<std::vector<uint32_t>> remap) {
+    row_remap_ = std::move(remap);
+}
+
+uint64_t Trainer::steps_per_epoch() const {
+    const uint64_t batch = static_cast<uint64_t>(settings_.batch_size);
+    return (data_.train.row_count + batch - 1) / batch;
+}
+
+void Trainer::check_grads(int epoch, uint64_t step) {
+    for (const auto& tensor : model_.tensors()) {
+        // Embedding grads are only valid on touched rows; checking the touched rows is what
+        // the optimizer reads, so that is what must be finite.
+        if (tensor.role == RECPRUNE_TENSOR_ROLE_EMBEDDING) continue;
+        for (uint64_t i = 0; i < tensor.element_count; ++i) {
+            if (!std::isfinite(tensor.grad[i])) {
+                throw CellError("gradient is not finite at epoch " + std::to_string(epoch) +
+                                ", step " + std::to_string(step) + ", tensor " + tensor.name +
+                                "; lower the learning rate or check the input data");
+            }
+        }
+    }
+}
+
+double Trainer::train_epoch(int epoch, uint64_t& step) {
+    const data::Part& part = data_.train;
+    auto order = shuffled_rows(part.row_count,
+                               derive_seed(seed_, "shuffle:" + std::to_string(epoch)));
+    data::BatchBuilder builder(part, static_cast<uint32_t>(data_.fields.size()),
+                               data_.dense_count);
+    if (!row_remap_.empty()) builder.set_row_remap(row_remap_);
+
+    const bool binary = is_binary_task(data_.task);
+    const auto tensors = model_.tensors();
+    std::vector<float> logits;
+    std::vector<float> grads;
+    double loss_sum = 0.0;
+    uint64_t batch_size = static_cast<uint64_t>(settings_.batch_size);
+
+    for (uint64_t begin = 0; begin < part.row_count; begin += batch_size) {
+        uint64_t end = std::min(part.row_count, begin + batch_size);
+        std::span<const uint64_t> rows(order.data() + begin, end - begin);
+        const recprune_batch_t& batch = builder.build(rows);
+        const uint64_t n = batch.row_count;
+        logits.resize(n);
+        grads.resize(n);
+
+        model_.forward(batch, true, logits.data());
+
+        // Loss and d(loss)/d(logit), averaged over the batch: binary cross-entropy on logits
+        // for ctr and topk, half squared error for ratings.
+        double batch_loss = 0.0;
+        const float inverse_n = 1.0f / static_cast<float>(n);
+        for (uint64_t i = 0; i < n; ++i) {
+            float z = logits[i];
+            float y = batch.labels[i];
+            if (binary) {
+                // log(1 + e^-|z|) + max(z, 0) - z*y is the stable form of the BCE.
+                batch_loss += std::log1p(std::exp(-std::fabs(z))) + std::max(z, 0.0f) - z * y;
+                grads[i] = (sigmoid(z) - y) * inverse_n;
+            } else {
+                float diff = z - y;
+                batch_loss += 0.5 * diff * diff;
+                grads[i] = diff * inverse_n;
+            }
+        }
+        if (!std::isfinite(batch_loss)) {
+            throw CellError("loss is not finite at epoch " + std::to_string(epoch) + ", step " +
+                            std::to_string(step) +
+                            "; lower the learning rate or check the input data");
+        }
+        loss_sum += batch_loss;
+
+        model_.backward(batch, grads.data());
+        check_grads(epoch, step);
+        if (regularizer_ != nullptr) regularizer_->regularize(tensors, model_.structure_json());
+        optimizer_.step(
+            tensors, [&](uint32_t t) { return model_.touched_rows(t); }, masks_);
+        ++step;
+        ++global_step_;
+        if (step_callback_) step_callback_(global_step_);
+    }
+    return loss_sum / static_cast<double>(std::max<uint64_t>(1, part.row_count));
+}
+
+TrainResult Trainer::train(int epochs, bool early_stopping) {
+    auto start = std::chrono::steady_clock::now();
+    TrainResult result;
+    const bool higher_better = grid::higher_is_better(validation_metric_);
+    WeightSnapshot best_weights;
+    double best = 0.0;
+    int since_best = 0;
+    uint64_t step = 0;
+
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+        ++epochs_done_;
+        double loss = train_epoch(epochs_done_, step);
+        double score = validation_score();
+        result.epochs.push_back({epochs_done_, loss, score});
+        result.epochs_run = epoch;
+        RECPRUNE_DEBUG("train", "{} epoch {}: train loss {:.6f}, validation {} {:.6f}",
+                       model_.library().name(), epochs_done_, loss, validation_metric_, score);
+
+        bool improved = epoch == 1 || (higher_better ? score > best : score < best);
+        if (improved) {
+            best = score;
+            result.best_epoch = epoch;
+            since_best = 0;
+            if (early_stopping) best_weights = snapshot(model_.tensors());
+        } else if (early_stopping && settings_.early_stopping_patience > 0 &&
+                   ++since_best >= settings_.early_stopping_patience) {
+            result.stopped_early = true;
+            break;
+        }
+    }
+    if (early_stopping && !best_weights.empty() && result.best_epoch != result.epochs_run) {
+        restore(model_.tensors(), best_weights);
+        RECPRUNE_DEBUG("train", "restored the weights of epoch {}", result.best_epoch);
+    }
+    result.best_validation_score = best;
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+std::vector<float> Trainer::logits(const data::Part& part) {
+    data::BatchBuilder builder(part, static_cast<uint32_t>(data_.fields.size()),
+                               data_.dense_count);
+    if (!row_remap_.empty()) builder.set_row_remap(row_remap_);
+    std::vector<float> out(part.row_count);
+    std::vector<uint64_t> rows;
+    const uint64_t batch_size = static_cast<uint64_t>(settings_.eval_batch_size);
+    for (uint64_t begin = 0; begin < part.row_count; begin += batch_size) {
+        uint64_t end = std::min(part.row_count, begin + batch_size);
+        rows.resize(end - begin);
+        std::iota(rows.begin(), rows.end(), begin);
+        const recprune_batch_t& batch = builder.build(rows);
+        model_.forward(batch, false, out.data() + begin);
+    }
+    return out;
+}
+
+std::vector<float> Trainer::predict(const data::Part& part) {
+    std::vector<float> out = logits(part);
+    if (is_binary_task(data_.task)) {
+        for (float& value : out) value = sigmoid(value);
+    }
+    return out;
+}
+
+Evaluation Trainer::evaluate(const data::Part& part, const std::vector<std::string>& names) {
+    std::vector<float> predictions = predict(part);
+    Evaluation evaluation;
+    for (const auto& name : names) {
+        if (name == "auc") {
+            evaluation[name] = metrics::auc(predictions, part.labels);
+        } else if (name == "logloss") {
+            evaluation[name] = metrics::log_loss(predictions, part.labels);
+        } else if (name == "gauc") {
+            evaluation[name] = part.users.empty()
+                                   ? metrics::MetricValue::undefined(
+                                         "undefined_no_user_column",
+                                         "the dataset has no user column")
+                                   : metrics::gauc(predictions, part.labels, part.users).value;
+        } else if (name == "rmse") {
+            evaluation[name] = metrics::rmse(predictions, part.labels);
+        } else if (name == "mae") {
+            evaluation[name] = metrics::mae(predictions, part.labels);
+        } else {
+            evaluation[name] = metrics::MetricValue::undefined(
+                "undefined_not_implemented", "metric " + name + " is not computed for this task");
+        }
+    }
+    return evaluation;
+}
+
+double Trainer::validation_score() {
+    Evaluation evaluation = evaluate(data_.validation, {validation_metric_});
+    const metrics::MetricValue& value = evaluation.at(validation_metric_);
+    if (!value.value) {
+        throw CellError("validation " + validation_metric_ + " is undefined (" + value.status +
+                        ": " + value.reason + "); use a larger validation split");
+    }
+    return *value.value;
+}
+
+void Trainer::gradient_pass(uint32_t batch_count, uint64_t seed,
+                            const std::function<void(const recprune_batch_t&)>& visitor) {
+    const data::Part& part = data_.train;
+    auto order = shuffled_rows(part.row_count, seed);
+    data::BatchBuilder builder(part, static_cast<uint32_t>(data_.fields.size()),
+                               data_.dense_count);
+    if (!row_remap_.empty()) builder.set_row_remap(row_remap_);
+    const bool binary = is_binary_task(data_.task);
+    const uint64_t batch_size = static_cast<uint64_t>(settings_.batch_size);
+    std::vector<float> logits;
+    std::vector<float> grads;
+    for (uint32_t b = 0; b < batch_count; ++b) {
+        // Wrap around when more batches are asked than one epoch holds.
+        uint64_t begin = (uint64_t{b} * batch_size) % std::max<uint64_t>(1, part.row_count);
+        uint64_t end = std::min(part.row_count, begin + batch_size);
+        std::span<const uint64_t> rows(order.data() + begin, end - begin);
+        const recprune_batch_t& batch = builder.build(rows);
+        logits.resize(batch.row_count);
+        grads.resize(batch.row_count);
+        model_.forward(batch, true, logits.data());
+        const float inverse_n = 1.0f / static_cast<float>(batch.row_count);
+        for (uint64_t i = 0; i < batch.row_count; ++i) {
+            float target = batch.labels[i];
+            grads[i] = (binary ? sigmoid(logits[i]) - target : logits[i] - target) * inverse_n;
+        }
+        model_.backward(batch, grads.data());
+        visitor(batch);
+    }
+}
+
+double Trainer::evaluate_permuted(uint32_t field, uint64_t permutation_seed) {
+    double sign = grid::higher_is_better(validation_metric_) ? 1.0 : -1.0;
+    if (field == RECPRUNE_NO_FIELD) return sign * validation_score();
+    if (field >= data_.fields.size()) {
+        throw CellError("permuted evaluation failed: field " + std::to_string(field) +
+                        " does not exist; the data has " + std::to_string(data_.fields.size()) +
+                        " fields");
+    }
+
+    // Shuffle whole rows of one field (all its values for multi-hot fields) across the part,
+    // which breaks its link to the label and keeps its marginal distribution.
+    data::Part permuted = data_.validation;
+    const uint64_t n = permuted.row_count;
+    auto order = shuffled_rows(n, permutation_seed);
+    const auto& ids = data_.validation.ids[field];
+    if (data_.validation.offsets[field].empty()) {
+        for (uint64_t row = 0; row < n; ++row) permuted.ids[field][row] = ids[order[row]];
+    } else {
+        const auto& offsets = data_.validation.offsets[field];
+        auto& new_ids = permuted.ids[field];
+        auto& new_offsets = permuted.offsets[field];
+        new_ids.clear();
+        new_offsets.assign(1, 0);
+        for (uint64_t row = 0; row < n; ++row) {
+            uint64_t source = order[row];
+            new_ids.insert(new_ids.end(), ids.begin() + static_cast<int64_t>(offsets[source]),
+                           ids.begin() + static_cast<int64_t>(offsets[source + 1]));
+            new_offsets.push_back(new_ids.size());
+        }
+    }
+    Evaluation evaluation = evaluate(permuted, {validation_metric_});
+    const auto& value = evaluation.at(validation_metric_);
+    if (!value.value) {
+        throw CellError("permuted evaluation failed: validation " + validation_metric_ +
+                        " is undefined (" + value.status + ")");
+    }
+    return sign * *value.value;
+}
+
+}  // namespace recprune::train
