@@ -3,13 +3,12 @@
 // below a threshold are removed). Structured: the score of a unit is the L1 or L2 norm of every
 // weight it couples (L1 is Li et al., "Pruning Filters for Efficient ConvNets", ICLR 2017,
 // section 3.1, applied to neurons, embedding rows, embedding dimensions and fields).
+#include "../common/magnitude_scores.hpp"
 #include "../common/pruner_support.hpp"
 
 #include "recprune/sdk.hpp"
 
-#include <cmath>
 #include <span>
-#include <string>
 
 namespace {
 
@@ -29,16 +28,14 @@ constexpr const char* kSchema = R"json({"parameters": {
 }})json";
 
 /// Scores units by weight magnitude: |w| for single weights, the L1 or L2 norm of the coupled
-/// weights for structured units. Pruned weights are already zero after the host applied the
-/// masks, so a partly pruned unit's norm counts only what is left.
+/// weights for structured units.
 class MagnitudePruner : public recprune::Pruner {
 public:
-    MagnitudePruner(const recprune::Host& /*host*/, const json& params, uint64_t seed)
+    MagnitudePruner(const recprune::Host& /*host*/, const json& params, uint64_t /*seed*/)
         : granularity_(parse_granularity(params.value("granularity", "weight"))),
-          per_tensor_(parse_per_tensor_scope(params.value("scope", "global"))),
-          l1_(parse_norm(params.value("norm", "l2"))),
-          normalize_by_size_(params.value("normalize_by_size", false)) {
-        (void)seed;
+          per_tensor_(parse_per_tensor_scope(params.value("scope", "global"))) {
+        options_.l1 = parse_l1_norm(params.value("norm", "l2"));
+        options_.normalize_by_size = params.value("normalize_by_size", false);
     }
 
     recprune_pruner_info_t info() const override {
@@ -47,49 +44,13 @@ public:
 
     void score(const recprune::PruneContext& context, std::span<double> scores) override {
         check_granularity(context, granularity_);
-        auto tensors = context.tensors();
-        for (const Block& block : parse_blocks(context.units())) {
-            for (uint64_t unit = 0; unit < block.count; ++unit) {
-                scores[block.offset + unit] = score_unit(tensors, block, unit);
-            }
-        }
-        check_scores_finite(scores, "magnitude");
+        score_by_magnitude(context, scores, options_, "magnitude");
     }
 
 private:
-    static bool parse_norm(const std::string& text) {
-        if (text == "l1") return true;
-        if (text == "l2") return false;
-        throw recprune::InvalidArgument("invalid parameter: norm: \"" + text +
-                                        "\" is not one of l1, l2; pick one of these");
-    }
-
-    double score_unit(std::span<const recprune_tensor_t> tensors, const Block& block,
-                      uint64_t unit) const {
-        if (granularity_ == RECPRUNE_GRANULARITY_WEIGHT) {
-            const Slice& slice = block.slices.front();
-            return std::fabs(tensors[slice.tensor].data[slice.start + unit * slice.step]);
-        }
-
-        double sum = 0.0;
-        uint64_t element_count = 0;
-        for_each_unit_element(tensors, block, unit, [&](uint32_t tensor, uint64_t element) {
-            double value = tensors[tensor].data[element];
-            sum += l1_ ? std::fabs(value) : value * value;
-            ++element_count;
-        });
-        double norm = l1_ ? sum : std::sqrt(sum);
-        if (normalize_by_size_ && element_count > 0) {
-            double size = static_cast<double>(element_count);
-            norm /= l1_ ? size : std::sqrt(size);
-        }
-        return norm;
-    }
-
     recprune_granularity_t granularity_;
     bool per_tensor_;
-    bool l1_;
-    bool normalize_by_size_;
+    MagnitudeOptions options_;
 };
 
 }  // namespace

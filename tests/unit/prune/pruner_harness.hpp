@@ -1,5 +1,5 @@
 // Drives a built pruner plugin through its C ABI for the pruner tests: loads the shared library
-// from the build's plugin folder, creates the pruner, and asks it for scores with a prune
+// from the build's plugin folder, creates the pruner, and requests scores with a prune
 // context made from hand-made tensors. The host services of the context (calibration gradients,
 // permuted evaluation, field embeddings) are fixtures the test fills with known values.
 #pragma once
@@ -175,8 +175,14 @@ private:
             fail(error, "gradient pass: no fixture gradients set");
             return RECPRUNE_STATUS_NOT_SUPPORTED;
         }
+        // Every calibration batch is the whole fixture data set.
         recprune_batch_t batch{};
         batch.struct_size = sizeof(batch);
+        batch.field_count = fixture.view_.field_count;
+        batch.row_count = fixture.view_.row_count;
+        batch.ids = fixture.view_.ids;
+        batch.offsets = fixture.view_.offsets;
+        batch.labels = fixture.view_.labels;
         for (uint32_t index = 0; index < batch_count; ++index) {
             fixture.gradients_(index);
             ++fixture.batches_run_;

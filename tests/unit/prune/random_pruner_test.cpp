@@ -30,7 +30,7 @@ std::vector<double> random_scores(uint64_t weight_count, uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("random pruner: scores are uniform in [0, 1)") {
+TEST_CASE("random pruner: scores are uniform between 0 and 1") {
     std::vector<double> scores = random_scores(10000, 7);
 
     double sum = 0.0;
