@@ -40,7 +40,7 @@ constexpr std::array<std::string_view, 19> kGenres100k = {
 // Age bucket codes of MovieLens 1M, lower bound of each range.
 constexpr std::array<int64_t, 7> kAgeBuckets = {1, 18, 25, 35, 45, 50, 56};
 
-constexpr const char* kSchema = R"({"parameters": {
+constexpr const char* kSchema = R"json({"parameters": {
   "path": {"type": "string", "format": "path", "default": "",
            "help": "MovieLens folder: u.data, u.user, u.item (100K) or ratings.dat, users.dat, movies.dat (1M)"},
   "variant": {"type": "string", "default": "auto", "enum": ["auto", "100k", "1m"],
@@ -51,7 +51,7 @@ constexpr const char* kSchema = R"({"parameters": {
                   "help": "fail on the first malformed line, or skip such lines and count them"},
   "include_titles": {"type": "boolean", "default": false,
                      "help": "copy every movie title (converted to UTF-8) into the metadata under \"titles\""}
-}})";
+}})json";
 
 struct UserFeatures {
     uint64_t age = RECPRUNE_MISSING_KEY;

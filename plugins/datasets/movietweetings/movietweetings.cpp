@@ -27,14 +27,14 @@ namespace text = recprune::text;
 
 constexpr double kDefaultPositiveThreshold = 8.0;
 
-constexpr const char* kSchema = R"({"parameters": {
+constexpr const char* kSchema = R"json({"parameters": {
   "path": {"type": "string", "format": "path", "default": "",
            "help": "folder holding ratings.dat and movies.dat"},
   "on_bad_line": {"type": "string", "default": "fail", "enum": ["fail", "skip"],
                   "help": "fail on the first malformed line, or skip such lines and count them"},
   "include_titles": {"type": "boolean", "default": false,
                      "help": "copy every movie title (UTF-8) into the metadata under \"titles\""}
-}})";
+}})json";
 
 // Genre keys of each movie, stored flat: movie key -> [begin, end) in `genre_keys`.
 struct MovieGenres {
