@@ -96,7 +96,7 @@ TEST_CASE("log_loss: NaN probability is rejected") {
     CHECK_THROWS_AS(log_loss(probabilities, labels), std::invalid_argument);
 }
 
-TEST_CASE("log_loss: eps outside [0, 0.5) is rejected") {
+TEST_CASE("log_loss: eps of 0.5 or more is rejected") {
     CHECK_THROWS_AS(log_loss(kProbabilities, kLabels, -1e-15), std::invalid_argument);
     CHECK_THROWS_AS(log_loss(kProbabilities, kLabels, 0.5), std::invalid_argument);
     CHECK_THROWS_AS(log_loss(kProbabilities, kLabels, std::nan("")), std::invalid_argument);
