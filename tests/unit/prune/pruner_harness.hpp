@@ -93,11 +93,13 @@ private:
     recprune_error_t error_{};
 };
 
-/// Training data for the data view: single-valued fields, one id vector per field.
+/// Training data for the data view, one id vector per field. `offsets` is empty, or has one
+/// entry per field: empty for a single-valued field, row_count + 1 offsets for a multi-hot one.
 struct FixtureData {
     std::vector<std::string> field_names;
     std::vector<uint32_t> vocabulary_sizes;
     std::vector<std::vector<uint32_t>> ids;
+    std::vector<std::vector<uint64_t>> offsets;
     std::vector<float> labels;
 };
 
@@ -140,6 +142,9 @@ public:
         offset_pointers_.assign(data_.ids.size(), nullptr);
         name_pointers_.clear();
         for (const auto& ids : data_.ids) id_pointers_.push_back(ids.data());
+        for (size_t field = 0; field < data_.offsets.size(); ++field) {
+            if (!data_.offsets[field].empty()) offset_pointers_[field] = data_.offsets[field].data();
+        }
         for (const auto& name : data_.field_names) name_pointers_.push_back(name.c_str());
         view_ = recprune_data_view_t{};
         view_.struct_size = sizeof(view_);
