@@ -8,6 +8,7 @@
 #include "prune/schedule.hpp"
 #include "prune/sparsity.hpp"
 #include "results/result_store.hpp"
+#include "run/compaction.hpp"
 
 #include <omp.h>
 
@@ -213,6 +214,12 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         row["size"] = boost::json::object{{"dense", baseline.cost},
                                           {"pruned", cost_to_json(model.cost())}};
         row["schedule_log"] = outcome.to_json();
+
+        // A dense twin, for size and latency next to the compacted model.
+        plugin::ModelInstance dense(cell.model.library, json_io_params(cell.model.params),
+                                    data.schema_json(), model_seed);
+        train::restore(dense.tensors(), baseline.weights);
+        row["compaction"] = compact_and_measure(model, dense, outcome.masks, data);
         row["timings"] = boost::json::object{{"prune_seconds", outcome.prune_seconds},
                                              {"finetune_seconds", outcome.finetune_seconds},
                                              {"evaluate_seconds", evaluate_seconds},

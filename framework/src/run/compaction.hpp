@@ -1,0 +1,31 @@
+// Turns what structured pruning removed into a physically smaller model and measures it:
+// parameters, bytes on disk, FLOPs per sample, latency at batch 1 and 4096, dense and
+// compacted, and the largest difference between compacted and masked predictions.
+#pragma once
+
+#include "data/prepare.hpp"
+#include "plugin/instances.hpp"
+#include "prune/masks.hpp"
+
+#include <boost/json.hpp>
+
+#include <vector>
+
+namespace recprune::run {
+
+/// The compaction plan the model plugin receives (format in docs/abi.md), built from the
+/// masks: removed fields, kept embedding dimensions, kept neurons per layer, and per field a
+/// remap of embedding rows that drops pruned rows (old row -> new row, pruned -> 0).
+/// Returns an empty object when the masks remove no whole unit.
+boost::json::object build_compaction_plan(const boost::json::value& structure,
+                                          const prune::MaskSet& masks, uint32_t field_count);
+
+/// Compacts `masked`, checks that the compacted model predicts what the masked one does on the
+/// test part, and measures both it and `dense`. `masked_remap` is the row remap the masked model
+/// is trained with. Never throws for a model that cannot compact: the report says why.
+boost::json::object compact_and_measure(plugin::ModelInstance& masked,
+                                        plugin::ModelInstance& dense,
+                                        const prune::MaskSet& masks,
+                                        const data::PreparedData& data);
+
+}  // namespace recprune::run
