@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <tuple>
 
 namespace recprune::report {
@@ -49,6 +50,41 @@ std::string format_stats(const Stats& stats) {
     return out;
 }
 
+// Pruner labels: the name, plus the parameters whose values differ between entries of the same
+// pruner in these rows ("magnitude granularity=field"), so variants are not merged.
+std::map<std::string, std::string> pruner_labels(const std::vector<boost::json::object>& rows) {
+    std::map<std::string, std::map<std::string, std::set<std::string>>> values;
+    for (const auto& row : rows) {
+        const auto* pruner = row.if_contains("pruner");
+        if (pruner == nullptr || !pruner->is_object()) continue;
+        std::string name = text_of(row, "pruner");
+        if (const auto* params = pruner->as_object().if_contains("params");
+            params != nullptr && params->is_object()) {
+            for (const auto& [key, value] : params->as_object()) {
+                values[name][std::string(key)].insert(json_io::serialize(value));
+            }
+        }
+    }
+    std::map<std::string, std::string> labels;
+    for (const auto& row : rows) {
+        const auto* pruner = row.if_contains("pruner");
+        if (pruner == nullptr || !pruner->is_object()) continue;
+        std::string name = text_of(row, "pruner");
+        std::string label = name;
+        if (const auto* params = pruner->as_object().if_contains("params");
+            params != nullptr && params->is_object()) {
+            for (const auto& [key, value] : params->as_object()) {
+                if (values[name][std::string(key)].size() < 2) continue;
+                std::string text = value.is_string() ? std::string(value.as_string())
+                                                     : json_io::serialize(value);
+                label += " " + std::string(key) + "=" + text;
+            }
+        }
+        labels[json_io::serialize(*pruner)] = label;
+    }
+    return labels;
+}
+
 }  // namespace
 
 std::string summary_table(const std::vector<boost::json::object>& rows,
@@ -57,10 +93,12 @@ std::string summary_table(const std::vector<boost::json::object>& rows,
     using Key = std::tuple<std::string, std::string, std::string, std::string, double>;
     std::map<Key, std::map<std::string, Stats>> groups;
     std::map<Key, size_t> seeds;
+    auto labels = pruner_labels(rows);
     for (const auto& row : rows) {
         bool dense = row.at("kind") == "dense";
-        Key key{text_of(row, "dataset"), text_of(row, "model"),
-                dense ? "(dense)" : text_of(row, "pruner"), dense ? "-" : text_of(row, "schedule"),
+        std::string pruner = dense ? "(dense)" : labels[json_io::serialize(row.at("pruner"))];
+        Key key{text_of(row, "dataset"), text_of(row, "model"), pruner,
+                dense ? "-" : text_of(row, "schedule"),
                 json_io::as_double(row.at("target_sparsity"))};
         ++seeds[key];
         bool failed = row.at("status") == "failed";
