@@ -64,12 +64,15 @@ public:
         square_out_.resize(rows * width);
         linear_.forward(batch, linear_out_.data());
         factors_.forward(batch, factor_out_.data());
-        nn::parallel_for_each(fields, [&](int64_t i) {
-            if (multi_hot_[i]) {
-                factors_.bag(i).forward_squares(batch, square_out_.data() + factors_.offset(i),
-                                                width);
-            }
-        });
+        nn::parallel_for_each(
+            fields,
+            [&](int64_t i) {
+                if (multi_hot_[i]) {
+                    factors_.bag(i).forward_squares(
+                        batch, square_out_.data() + factors_.offset(i), width);
+                }
+            },
+            static_cast<int64_t>(rows * width) >= nn::kMinParallelWork);
 
         sums_.resize(rows * k);
         const float w0 = bias_->data()[0];

@@ -79,7 +79,7 @@ TEST_CASE("logistic regression: field weights give the B20 probability") {
 
 TEST_CASE("logistic regression: gradients match central differences") {
     for (const char* pooling : {"sum", "mean"}) {
-        CAPTURE(pooling);
+        CAPTURE(std::string(pooling));
         ModelInstance model(logistic_regression(), {{"pooling", pooling}},
                             make_schema(kFields, kDense), 3);
         randomize(model.tensors(), 0.5f, 4);
@@ -196,7 +196,7 @@ TEST_CASE("fm: pairwise term equals the sum over pairs of Rendle's eq. 1") {
 
 TEST_CASE("fm: gradients match central differences") {
     for (const char* pooling : {"sum", "mean"}) {
-        CAPTURE(pooling);
+        CAPTURE(std::string(pooling));
         ModelInstance model(fm(), {{"embedding_dim", 4}, {"pooling", pooling}},
                             make_schema(kFields, kDense), 14);
         randomize(model.tensors(), 0.5f, 15);

@@ -12,12 +12,16 @@
 
 namespace recprune::nn {
 
-/// Runs `body(i)` for i in [0, count) on the OpenMP threads and rethrows the first exception
-/// after the loop (an exception must not leave an OpenMP region).
+/// Work (rows x columns) below which a loop runs on the calling thread: waking an OpenMP team
+/// costs more than such a loop.
+inline constexpr int64_t kMinParallelWork = 1 << 14;
+
+/// Runs `body(i)` for i in [0, count), on the OpenMP threads when `parallel`, and rethrows the
+/// first exception after the loop (an exception must not leave an OpenMP region).
 template <typename Body>
-void parallel_for_each(int64_t count, Body&& body) {
+void parallel_for_each(int64_t count, Body&& body, bool parallel = true) {
     std::vector<std::exception_ptr> errors(static_cast<size_t>(count));
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
     for (int64_t i = 0; i < count; ++i) {
         try {
             body(i);
@@ -48,27 +52,29 @@ public:
     /// First column of bag `i` in the block.
     uint32_t offset(size_t i) const { return offsets_[i]; }
 
-    /// Writes the pooled outputs into `out` [rows, width()].
-    void forward(const recprune_batch_t& batch, float* out) const {
+    /// Writes the pooled outputs into the first width() columns of `out` [rows, stride]
+    /// (stride 0 means width()).
+    void forward(const recprune_batch_t& batch, float* out, size_t stride = 0) const {
+        const size_t row_stride = stride == 0 ? width_ : stride;
         parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
-            bags_[i].forward(batch, out + offsets_[i], width_);
-        });
+            bags_[i].forward(batch, out + offsets_[i], row_stride);
+        }, parallel(batch));
     }
 
     /// Writes each bag's sum of squared weighted rows into `out` [rows, width()].
     void forward_squares(const recprune_batch_t& batch, float* out) const {
         parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
             bags_[i].forward_squares(batch, out + offsets_[i], width_);
-        });
+        }, parallel(batch));
     }
 
-    /// Back-propagates `dout` [rows, width()] into the tables' grads on touched rows;
-    /// `square_coefficients` ([rows] or NULL) as in EmbeddingBag::backward().
-    void backward(const recprune_batch_t& batch, const float* dout,
-                  const float* square_coefficients = nullptr) {
+    /// Back-propagates the first width() columns of `dout` [rows, stride] (stride 0 means
+    /// width()) into the tables' grads on touched rows.
+    void backward(const recprune_batch_t& batch, const float* dout, size_t stride = 0) {
+        const size_t row_stride = stride == 0 ? width_ : stride;
         parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
-            bags_[i].backward(batch, dout + offsets_[i], width_, square_coefficients);
-        });
+            bags_[i].backward(batch, dout + offsets_[i], row_stride);
+        }, parallel(batch));
     }
 
     /// Back-propagates one gradient `dout` [rows, dim] shared by every bag (all bags must be
@@ -83,10 +89,15 @@ public:
                                       "; use backward() for bags of different widths");
             }
             bags_[i].backward(batch, dout, dim, square_coefficients);
-        });
+        }, parallel(batch));
     }
 
 private:
+    bool parallel(const recprune_batch_t& batch) const {
+        return bags_.size() > 1 &&
+               static_cast<int64_t>(batch.row_count) * width_ >= kMinParallelWork;
+    }
+
     std::vector<EmbeddingBag> bags_;
     std::vector<uint32_t> offsets_;
     uint32_t width_ = 0;

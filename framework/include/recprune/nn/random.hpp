@@ -4,10 +4,14 @@
 // weights with another standard library. These generators produce the same stream everywhere.
 #pragma once
 
+#include "recprune/sdk.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <numbers>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 namespace recprune::nn {
@@ -81,6 +85,22 @@ inline void fill_normal(std::span<float> values, double std, uint64_t seed) {
 inline void fill_uniform(std::span<float> values, double limit, uint64_t seed) {
     Rng rng(seed);
     for (float& value : values) value = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+}
+
+/// Initialises a dense weight [outputs, inputs] by `scheme`: "xavier_uniform" or
+/// "xavier_normal" (Glorot and Bengio, AISTATS 2010: variance 2 / (inputs + outputs)),
+/// "he_uniform" or "he_normal" (He et al., ICCV 2015: variance 2 / inputs).
+inline void init_dense_weight(std::span<float> values, uint64_t outputs, uint64_t inputs,
+                              const std::string& scheme, uint64_t seed) {
+    const double fan_in = static_cast<double>(inputs);
+    const double fan_sum = static_cast<double>(inputs + outputs);
+    if (scheme == "xavier_uniform") return fill_uniform(values, std::sqrt(6.0 / fan_sum), seed);
+    if (scheme == "xavier_normal") return fill_normal(values, std::sqrt(2.0 / fan_sum), seed);
+    if (scheme == "he_uniform") return fill_uniform(values, std::sqrt(6.0 / fan_in), seed);
+    if (scheme == "he_normal") return fill_normal(values, std::sqrt(2.0 / fan_in), seed);
+    throw InvalidArgument("invalid parameter: dense_init: \"" + scheme +
+                          "\" is not one of xavier_uniform, xavier_normal, he_uniform, "
+                          "he_normal; pick one of those");
 }
 
 }  // namespace recprune::nn

@@ -1,0 +1,243 @@
+// A fully connected layer y = x W^T + b (optionally ReLU) on oneDNN inner products, with the
+// weight stored [outputs, inputs] row-major (oneDNN's plain "oi" layout) and activations in the
+// plain "nc" layout, so masks and tensors need no reordering.
+//
+// Forward, backward-data and backward-weights primitives are created once per batch size and
+// reused. ReLU is fused into the forward primitive as a post-op; its backward pass is a oneDNN
+// eltwise primitive reading the layer's output. Every primitive runs with a scratchpad owned by
+// the layer, so a layer may run on a thread other than the one that created it.
+#pragma once
+
+#include "recprune/nn/buffer.hpp"
+#include "recprune/nn/compute.hpp"
+#include "recprune/sdk.hpp"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace recprune::nn {
+
+/// Data types of one dense layer. `compute` is the type of the weight copy and of the
+/// gradients fed to the inner products (bf16 or f32); master weights and their gradients are
+/// always f32.
+struct DenseTypes {
+    DataType compute = DataType::f32;
+    DataType src = DataType::f32;
+    DataType dst = DataType::f32;
+    /// Type of the gradient written for the input (when the layer propagates one).
+    DataType diff_src = DataType::f32;
+};
+
+/// One dense layer bound to a weight [outputs, inputs] and a bias [outputs] owned by a model.
+/// Not thread-safe: one thread at a time, and the model's Compute is used from that thread.
+class DenseLayer {
+public:
+    DenseLayer(Compute& compute, Tensor& weight, Tensor& bias, bool relu, DenseTypes types,
+               bool propagate)
+        : compute_(&compute), weight_(&weight), bias_(&bias), relu_(relu), types_(types),
+          propagate_(propagate), outputs_(static_cast<int64_t>(weight.shape().at(0))),
+          inputs_(static_cast<int64_t>(weight.shape().at(1))) {
+        if (bias.size() != static_cast<uint64_t>(outputs_)) {
+            throw InvalidArgument("invalid dense layer: " + bias.name() + " has " +
+                                  std::to_string(bias.size()) + " values for " +
+                                  std::to_string(outputs_) + " outputs of " + weight.name() +
+                                  "; give one bias per output");
+        }
+    }
+
+    int64_t inputs() const { return inputs_; }
+    int64_t outputs() const { return outputs_; }
+    bool relu() const { return relu_; }
+    const DenseTypes& types() const { return types_; }
+
+    /// Computes dst [rows, outputs] from src [rows, inputs] in the layer's data types. In
+    /// bf16 the f32 weights are first rounded into the layer's bf16 copy.
+    void forward(const void* src, void* dst, int64_t rows) {
+        Primitives& p = primitives(rows);
+        void* weights = weight_->data();
+        if (types_.compute == DataType::bf16) {
+            weight_copy_.resize(outputs_ * inputs_, DataType::bf16);
+            convert(weight_->data(), DataType::f32, weight_copy_.data(), DataType::bf16,
+                    outputs_ * inputs_);
+            weights = weight_copy_.data();
+        }
+        p.src.set_data_handle(const_cast<void*>(src));
+        p.weights.set_data_handle(weights);
+        p.bias.set_data_handle(bias_->data());
+        p.dst.set_data_handle(dst);
+        p.forward.execute(compute_->stream(), {{DNNL_ARG_SRC, p.src},
+                                               {DNNL_ARG_WEIGHTS, p.weights},
+                                               {DNNL_ARG_BIAS, p.bias},
+                                               {DNNL_ARG_DST, p.dst},
+                                               {DNNL_ARG_SCRATCHPAD, p.forward_scratchpad}});
+    }
+
+    /// Back-propagates diff_dst [rows, outputs] (type dst; overwritten with the gradient before
+    /// ReLU) through the last forward call on the same src and dst. Overwrites the weight and
+    /// bias grads and, when the layer propagates, writes diff_src [rows, inputs].
+    void backward(const void* src, const void* dst, void* diff_dst, void* diff_src,
+                  int64_t rows) {
+        Primitives& p = primitives(rows);
+        if (relu_) {
+            p.dst.set_data_handle(const_cast<void*>(dst));
+            p.relu_diff.set_data_handle(diff_dst);
+            p.relu_backward.execute(compute_->stream(),
+                                    {{DNNL_ARG_DST, p.dst},
+                                     {DNNL_ARG_DIFF_DST, p.relu_diff},
+                                     {DNNL_ARG_DIFF_SRC, p.relu_diff},
+                                     {DNNL_ARG_SCRATCHPAD, p.relu_scratchpad}});
+        }
+        // The inner products read the gradient in the compute type; an f32 output of a bf16
+        // layer (the last layer of a tower) is rounded here.
+        void* gradient = diff_dst;
+        if (types_.dst != types_.compute) {
+            diff_copy_.resize(rows * outputs_, types_.compute);
+            convert(diff_dst, types_.dst, diff_copy_.data(), types_.compute, rows * outputs_);
+            gradient = diff_copy_.data();
+        }
+        p.src.set_data_handle(const_cast<void*>(src));
+        p.diff_dst.set_data_handle(gradient);
+        p.diff_weights.set_data_handle(weight_->grad());
+        p.diff_bias.set_data_handle(bias_->grad());
+        p.backward_weights.execute(compute_->stream(),
+                                   {{DNNL_ARG_SRC, p.src},
+                                    {DNNL_ARG_DIFF_DST, p.diff_dst},
+                                    {DNNL_ARG_DIFF_WEIGHTS, p.diff_weights},
+                                    {DNNL_ARG_DIFF_BIAS, p.diff_bias},
+                                    {DNNL_ARG_SCRATCHPAD, p.backward_weights_scratchpad}});
+        if (propagate_) {
+            // The weights did not change since forward, so the bf16 copy is still current.
+            void* weights = types_.compute == DataType::bf16 ? weight_copy_.data()
+                                                             : static_cast<void*>(weight_->data());
+            p.weights.set_data_handle(weights);
+            p.diff_src.set_data_handle(diff_src);
+            p.backward_data.execute(compute_->stream(),
+                                    {{DNNL_ARG_DIFF_DST, p.diff_dst},
+                                     {DNNL_ARG_WEIGHTS, p.weights},
+                                     {DNNL_ARG_DIFF_SRC, p.diff_src},
+                                     {DNNL_ARG_SCRATCHPAD, p.backward_data_scratchpad}});
+        }
+    }
+
+    /// Returns the oneDNN implementation names of the forward primitive (for reports).
+    std::string implementation(int64_t rows) { return primitives(rows).forward_impl; }
+
+private:
+    struct Primitives {
+        dnnl::inner_product_forward forward;
+        dnnl::inner_product_backward_data backward_data;
+        dnnl::inner_product_backward_weights backward_weights;
+        dnnl::eltwise_backward relu_backward;
+        dnnl::memory src, weights, bias, dst, diff_dst, diff_src, diff_weights, diff_bias,
+            relu_diff;
+        dnnl::memory forward_scratchpad, backward_data_scratchpad, backward_weights_scratchpad,
+            relu_scratchpad;
+        std::string forward_impl;
+    };
+
+    static dnnl::memory::desc matrix(int64_t rows, int64_t columns, DataType type,
+                                     dnnl::memory::format_tag tag) {
+        return dnnl::memory::desc({rows, columns}, type, tag);
+    }
+
+    dnnl::memory empty_memory(const dnnl::memory::desc& desc) {
+        return dnnl::memory(desc, compute_->engine(), DNNL_MEMORY_NONE);
+    }
+
+    /// Returns memory for a primitive's scratchpad (allocated by oneDNN, owned by the memory).
+    dnnl::memory scratchpad(const dnnl::primitive_desc_base& pd) {
+        return dnnl::memory(pd.scratchpad_desc(), compute_->engine());
+    }
+
+    Primitives& primitives(int64_t rows) {
+        const auto found = cache_.find(rows);
+        if (found != cache_.end()) return found->second;
+        // Known limit: one set of primitives per distinct batch size; the cache is cleared when
+        // it holds more than kMaxShapes sizes, so alternating among many sizes re-creates them.
+        constexpr size_t kMaxShapes = 8;
+        if (cache_.size() >= kMaxShapes) cache_.clear();
+
+        using tag = dnnl::memory::format_tag;
+        using namespace dnnl;
+        const memory::desc src_md = matrix(rows, inputs_, types_.src, tag::nc);
+        const memory::desc weights_md = matrix(outputs_, inputs_, types_.compute, tag::oi);
+        const memory::desc bias_md({outputs_}, DataType::f32, tag::x);
+        const memory::desc dst_md = matrix(rows, outputs_, types_.dst, tag::nc);
+        const memory::desc diff_dst_md = matrix(rows, outputs_, types_.compute, tag::nc);
+        const memory::desc diff_src_md = matrix(rows, inputs_, types_.diff_src, tag::nc);
+        const memory::desc diff_weights_md = matrix(outputs_, inputs_, DataType::f32, tag::oi);
+
+        // primitive_attr is a shared handle, so the forward attributes are a separate object
+        // (a copy would add the post-op to the backward primitives too, which oneDNN rejects).
+        primitive_attr attr;
+        attr.set_scratchpad_mode(scratchpad_mode::user);
+        primitive_attr forward_attr;
+        forward_attr.set_scratchpad_mode(scratchpad_mode::user);
+        if (relu_) {
+            post_ops ops;
+            ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+            forward_attr.set_post_ops(ops);
+        }
+        const inner_product_forward::primitive_desc forward_pd(
+            inner_product_forward::desc(prop_kind::forward_training, src_md, weights_md, bias_md,
+                                        dst_md),
+            forward_attr, compute_->engine());
+
+        Primitives p;
+        p.forward = inner_product_forward(forward_pd);
+        p.forward_impl = forward_pd.impl_info_str();
+        p.forward_scratchpad = scratchpad(forward_pd);
+        const inner_product_backward_weights::primitive_desc weights_pd(
+            inner_product_backward_weights::desc(src_md, diff_weights_md, bias_md, diff_dst_md),
+            attr, compute_->engine(), forward_pd);
+        p.backward_weights = inner_product_backward_weights(weights_pd);
+        p.backward_weights_scratchpad = scratchpad(weights_pd);
+        if (propagate_) {
+            const inner_product_backward_data::primitive_desc data_pd(
+                inner_product_backward_data::desc(diff_src_md, weights_md, diff_dst_md), attr,
+                compute_->engine(), forward_pd);
+            p.backward_data = inner_product_backward_data(data_pd);
+            p.backward_data_scratchpad = scratchpad(data_pd);
+        }
+        if (relu_) {
+            // The hint describes the ReLU the forward post-op computed; it is never executed.
+            const eltwise_forward::primitive_desc relu_hint(
+                eltwise_forward::desc(prop_kind::forward_training,
+                                      algorithm::eltwise_relu_use_dst_for_bwd, dst_md, 0.0f),
+                attr, compute_->engine());
+            const eltwise_backward::primitive_desc relu_pd(
+                eltwise_backward::desc(algorithm::eltwise_relu_use_dst_for_bwd, dst_md, dst_md,
+                                       0.0f),
+                attr, compute_->engine(), relu_hint);
+            p.relu_backward = eltwise_backward(relu_pd);
+            p.relu_scratchpad = scratchpad(relu_pd);
+        }
+        p.src = empty_memory(src_md);
+        p.weights = empty_memory(weights_md);
+        p.bias = empty_memory(bias_md);
+        p.dst = empty_memory(dst_md);
+        p.diff_dst = empty_memory(diff_dst_md);
+        p.diff_src = empty_memory(diff_src_md);
+        p.diff_weights = empty_memory(diff_weights_md);
+        p.diff_bias = empty_memory(bias_md);
+        p.relu_diff = empty_memory(dst_md);
+        return cache_.emplace(rows, std::move(p)).first->second;
+    }
+
+    Compute* compute_;
+    Tensor* weight_;
+    Tensor* bias_;
+    bool relu_;
+    DenseTypes types_;
+    bool propagate_;
+    int64_t outputs_;
+    int64_t inputs_;
+    Buffer weight_copy_;  ///< bf16 rounding of the weights, refreshed by every forward call
+    Buffer diff_copy_;    ///< diff_dst in the compute type when dst has another type
+    std::map<int64_t, Primitives> cache_;
+};
+
+}  // namespace recprune::nn
