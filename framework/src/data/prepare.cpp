@@ -310,7 +310,7 @@ PreparedData prepare(const RawTable& table, const DataSettings& settings) {
     const std::string numeric_method = resolve_numeric_method(settings, plugin_meta);
     const bool numeric_dense = numeric_method == "log1p" || numeric_method == "standardize";
 
-    // Split first: everything fitted below sees the training rows only.
+    // Split first, so everything fitted below reads the training rows only.
     SplitRows split = split_rows(table, settings.split);
     const std::vector<uint64_t>* rows[3] = {&split.train, &split.validation, &split.test};
     Part* parts[3] = {&out.train, &out.validation, &out.test};

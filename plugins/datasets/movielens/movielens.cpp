@@ -10,9 +10,9 @@
 //   ratings.dat  UserID::MovieID::Rating::Timestamp
 //   users.dat    UserID::Gender::Age::Occupation::Zip-code   (age already bucketed)
 //   movies.dat   MovieID::Title::Genre|Genre|...
-// Traps: u.item and movies.dat are Latin-1, not UTF-8, so titles are converted; zip codes are
-// strings (Canadian codes such as "T8H1N"); 100K ages are raw years and are bucketed like 1M's
-// (1, 18, 25, 35, 45, 50, 56) so both variants share one age vocabulary.
+// Traps: u.item and movies.dat are Latin-1, not UTF-8, so titles are converted. Zip codes are
+// strings (Canadian codes such as "T8H1N"). 100K ages are raw years, so they are bucketed like
+// the 1M age codes (1, 18, 25, 35, 45, 50, 56) and both variants share one age vocabulary.
 #include "recprune/sdk.hpp"
 #include "recprune/sdk/text.hpp"
 
@@ -84,7 +84,7 @@ public:
           include_titles_(params.value("include_titles", false)) {
         if (folder_.empty()) {
             throw recprune::InvalidArgument(
-                "invalid parameter: movielens.path: empty; give the MovieLens folder, such as "
+                "invalid parameter: movielens.path: missing or empty; give the MovieLens folder, such as "
                 "the unpacked ml-100k or ml-1m");
         }
         folder_ = std::filesystem::absolute(folder_).lexically_normal().string();

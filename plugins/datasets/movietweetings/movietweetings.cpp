@@ -7,9 +7,9 @@
 // Files (no header, UTF-8):
 //   ratings.dat  user_id::movie_id::rating::timestamp
 //   movies.dat   movie_id::title (year)::genre|genre|...
-// Traps: movie ids are 7-digit zero-padded IMDb numbers ("0120735") and are kept as strings;
-// ratings run from 0 to 10, so the default positive threshold is 8; some movies have an empty
-// genre list; titles are UTF-8 and checked as such.
+// Traps: movie ids are 7-digit zero-padded IMDb numbers ("0120735"), so they are kept as
+// strings. Ratings run from 0 to 10, so the default positive threshold is 8. Some movies have
+// an empty genre list. Titles are UTF-8 and checked as such.
 #include "recprune/sdk.hpp"
 #include "recprune/sdk/text.hpp"
 
@@ -51,7 +51,7 @@ public:
           include_titles_(params.value("include_titles", false)) {
         if (folder_.empty()) {
             throw recprune::InvalidArgument(
-                "invalid parameter: movietweetings.path: empty; give the folder that holds "
+                "invalid parameter: movietweetings.path: missing or empty; give the folder that holds "
                 "ratings.dat and movies.dat, such as experiments/data/movietweetings");
         }
         folder_ = std::filesystem::absolute(folder_).lexically_normal().string();

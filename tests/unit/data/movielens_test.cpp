@@ -112,7 +112,7 @@ TEST_CASE("movielens: loads the real 100K set when present") {
     RawTable table = plugin.load({{"path", folder}, {"include_titles", true}});
 
     // Counts from the dataset's u.info and its README: 100,000 ratings by 943 users on 1,682
-    // items; ratings 4 (34,174) and 5 (21,201) make 55,375 positives at threshold 4.
+    // items. Ratings 4 (34,174) and 5 (21,201) make 55,375 positives at threshold 4.
     CHECK(table.row_count == 100000);
     const RawColumn& users = column_named(table, "user");
     const RawColumn& items = column_named(table, "item");
@@ -124,7 +124,7 @@ TEST_CASE("movielens: loads the real 100K set when present") {
     auto metadata = boost::json::parse(table.metadata_json).as_object();
     CHECK(metadata.at("ratings_without_user").as_int64() == 0);
     CHECK(metadata.at("ratings_without_movie").as_int64() == 0);
-    // u.item line of item 1 is "Toy Story (1995)"; every title converted to valid UTF-8.
+    // Item 1 is "Toy Story (1995)" in u.item, and every converted title is valid UTF-8.
     CHECK(metadata.at("titles").at("1").as_string() == "Toy Story (1995)");
     for (const auto& [id, title] : metadata.at("titles").as_object()) {
         CHECK(text::find_invalid_utf8(std::string(title.as_string())) == std::string::npos);

@@ -148,7 +148,7 @@ TEST_CASE("prepare: ids never reach the vocabulary size") {
     CHECK(data.fields[0].vocabulary_size == 3);
 }
 
-TEST_CASE("prepare: values below min_count map to 0 but the missing key keeps its entry") {
+TEST_CASE("prepare: min_count drops rare values, not the missing key") {
     const uint64_t missing = RECPRUNE_MISSING_KEY;
     RawTable table = items_by_time({5, 5, 6, missing, 5}, {1, 0, 1, 0, 1});
     DataSettings settings = time_split(0.0, 0.0);
@@ -434,8 +434,8 @@ TEST_CASE("prepare: multi-hot fields keep per-row offsets") {
 
 TEST_CASE("prepare: users unseen in training still get distinct user indices") {
     RawTable table = interactions(4, 3);
-    // Row 9 (user 3, time 33) is the latest; under a new user key it is that user's only row,
-    // so the time split leaves this user out of training.
+    // Row 9 (user 3, time 33) is the latest row. Under a new user key it is that user's only
+    // row, so the time split leaves this user out of training.
     table.columns[0].keys[9] = 5000;
     DataSettings settings = time_split(0.0, 0.25);
 
