@@ -3,6 +3,9 @@
 // Exit codes: 0 every cell finished (ok or target not reached); 1 some cells failed;
 // 2 invalid command line or grid; 3 unreadable or malformed data; 4 plugin rejected;
 // 5 internal error.
+#include "new_plugin_command.hpp"
+#include "report_command.hpp"
+
 #include "core/errors.hpp"
 #include "core/json_io.hpp"
 #include "core/log.hpp"
@@ -40,6 +43,8 @@ const char* const kUsage =
     "  run [GRID]        run a grid (the quickstart grid when GRID is omitted)\n"
     "  validate GRID     check a grid against the plugins without running it\n"
     "  plugins           list the plugins with their parameters (--json for machines)\n"
+    "  report RESULTS    tables (Markdown, CSV, LaTeX) from result files\n"
+    "  new-plugin KIND NAME  write a pruner, dataset or model plugin folder to start from\n"
     "\n"
     "exit codes: 0 done, 1 some cells failed, 2 invalid command line or grid,\n"
     "            3 bad data, 4 plugin rejected, 5 internal error\n";
@@ -270,6 +275,8 @@ int main(int argc, char** argv) {
         if (command == "run") return command_run(args);
         if (command == "validate") return command_validate(args);
         if (command == "plugins") return command_plugins(args);
+        if (command == "report") return cli::command_report(args);
+        if (command == "new-plugin") return cli::command_new_plugin(args);
         if (command == "-h" || command == "--help" || command == "help") {
             std::cout << kUsage;
             return kExitOk;
