@@ -9,6 +9,7 @@
 #include "prune/sparsity.hpp"
 #include "results/result_store.hpp"
 #include "run/compaction.hpp"
+#include "run/environment.hpp"
 
 #include <omp.h>
 
@@ -97,6 +98,8 @@ std::string describe_cell(const grid::Cell& cell, const DatasetSlot& dataset) {
 }
 
 CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, int cell_threads) {
+    // Per thread: a worker thread created before main() set the mode would not have it.
+    enable_flush_to_zero();
     omp_set_num_threads(cell_threads);
     CellOutput output;
     output.baseline = std::make_shared<DenseBaseline>();
@@ -143,6 +146,7 @@ CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, in
 
 CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
                            const DenseBaseline& baseline, int cell_threads) {
+    enable_flush_to_zero();
     omp_set_num_threads(cell_threads);
     CellOutput output;
     boost::json::object row = base_row(cell, dataset);
