@@ -15,7 +15,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Scores the units with the pruner and prunes what the step target asks for.
+// Scores the units with the pruner and prunes as many as the step target requires.
 Selection prune_step(ScheduleInputs& in, const UnitSet& units, MaskSet& masks, double target,
                      size_t step_index) {
     PruneContextBuilder builder(in.trainer, in.data, units, masks,

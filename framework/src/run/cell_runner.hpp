@@ -20,7 +20,7 @@ struct DatasetSlot {
     data::PreparedData data;
 };
 
-/// What pruned cells take from their group's dense cell.
+/// Dense weights and metrics of a group, which its pruned cells start from.
 struct DenseBaseline {
     bool ok = false;
     std::string message;

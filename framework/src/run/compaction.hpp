@@ -22,7 +22,7 @@ boost::json::object build_compaction_plan(const boost::json::value& structure,
 
 /// Compacts `masked`, checks that the compacted model predicts what the masked one does on the
 /// test part, and measures both it and `dense`. `masked_remap` is the row remap the masked model
-/// is trained with. Never throws for a model that cannot compact: the report says why.
+/// is trained with. Never throws for a model that cannot compact, because the report records the reason.
 boost::json::object compact_and_measure(plugin::ModelInstance& masked,
                                         plugin::ModelInstance& dense,
                                         const prune::MaskSet& masks,
