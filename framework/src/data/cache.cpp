@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <random>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +21,7 @@ namespace {
 constexpr char kMagic[8] = {'R', 'P', 'R', 'C', 'A', 'C', 'H', 'E'};
 constexpr char kEndMagic[8] = {'R', 'P', 'R', 'C', 'E', 'N', 'D', '.'};
 // Bump when the layout or the meaning of keys changes (text::hash_token is part of it).
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 // A cache file names at most this many columns and strings this long; larger values mean a
 // damaged file, not a real table.
 constexpr uint64_t kMaxColumns = 1u << 20;
@@ -39,6 +41,7 @@ public:
     void write(const void* data, size_t size) {
         hasher_.update(data, size);
         raw_write(data, size);
+        written_ += size;
     }
     void write_u64(uint64_t value) { write(&value, sizeof(value)); }
     void write_u32(uint32_t value) { write(&value, sizeof(value)); }
@@ -46,9 +49,14 @@ public:
         write_u64(text.size());
         write(text.data(), text.size());
     }
-    template <typename T>
-    void write_array(const std::vector<T>& values) {
-        write(values.data(), values.size() * sizeof(T));
+    template <typename Array>
+    void write_array(const Array& values) {
+        write(values.data(), values.size() * sizeof(values[0]));
+    }
+    /// Writes zero bytes up to the next multiple of 8, so the arrays after it are aligned.
+    void pad_to_8() {
+        static constexpr char kZeros[8] = {};
+        if (written_ % 8 != 0) write(kZeros, 8 - written_ % 8);
     }
 
     void finish() {
@@ -82,59 +90,82 @@ private:
 
     std::filesystem::path path_;
     int fd_ = -1;
+    uint64_t written_ = 0;
     ContentHasher hasher_;
 };
 
-// Reads with bounds checks; every failure is a reason to re-parse, never an exception.
-class CacheReader {
+// A cache file mapped read-only; tables read from it borrow their arrays from the mapping.
+class MappedCache {
 public:
-    explicit CacheReader(const std::filesystem::path& path) {
-        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    explicit MappedCache(const std::filesystem::path& path) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
         struct stat info {};
-        if (fd_ >= 0 && ::fstat(fd_, &info) == 0) remaining_ = static_cast<uint64_t>(info.st_size);
-    }
-    ~CacheReader() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-
-    bool is_open() const { return fd_ >= 0; }
-    uint64_t remaining() const { return remaining_; }
-
-    bool read(void* data, size_t size, bool hash = true) {
-        if (size > remaining_) return false;
-        auto* bytes = static_cast<char*>(data);
-        size_t left = size;
-        while (left > 0) {
-            ssize_t count = ::read(fd_, bytes, std::min<size_t>(left, 1u << 30));
-            if (count < 0 && errno == EINTR) continue;
-            if (count <= 0) return false;
-            bytes += count;
-            left -= static_cast<size_t>(count);
+        if (::fstat(fd, &info) == 0 && info.st_size > 0) {
+            size_ = static_cast<size_t>(info.st_size);
+            // MAP_POPULATE maps every page up front: one pass instead of a fault per page.
+            void* address = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+            if (address != MAP_FAILED) data_ = static_cast<const unsigned char*>(address);
         }
-        remaining_ -= size;
-        if (hash) hasher_.update(data, size);
+        ::close(fd);
+    }
+    MappedCache(const MappedCache&) = delete;
+    MappedCache& operator=(const MappedCache&) = delete;
+    ~MappedCache() {
+        if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
+    }
+
+    const unsigned char* data() const { return data_; }
+    size_t size() const { return data_ == nullptr ? 0 : size_; }
+
+private:
+    const unsigned char* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+// Reads a mapped cache with bounds checks; every failure is a reason to re-parse.
+class CacheCursor {
+public:
+    CacheCursor(const unsigned char* data, size_t size) : data_(data), size_(size) {}
+
+    bool read(void* out, size_t size) {
+        if (size > size_ - position_) return false;
+        std::memcpy(out, data_ + position_, size);
+        position_ += size;
         return true;
     }
     bool read_u64(uint64_t& value) { return read(&value, sizeof(value)); }
     bool read_u32(uint32_t& value) { return read(&value, sizeof(value)); }
     bool read_string(std::string& text) {
         uint64_t size = 0;
-        if (!read_u64(size) || size > kMaxStringBytes || size > remaining_) return false;
-        text.resize(size);
-        return read(text.data(), size);
+        if (!read_u64(size) || size > kMaxStringBytes || size > size_ - position_) return false;
+        text.assign(reinterpret_cast<const char*>(data_ + position_), size);
+        position_ += size;
+        return true;
     }
+    bool skip_to_8() {
+        size_t aligned = (position_ + 7) / 8 * 8;
+        if (aligned > size_) return false;
+        position_ = aligned;
+        return true;
+    }
+    /// Points `values` at `count` elements in the mapping, kept alive by `owner`.
     template <typename T>
-    bool read_array(std::vector<T>& values, uint64_t count) {
-        if (count > remaining_ / sizeof(T)) return false;
-        values.resize(count);
-        return read(values.data(), count * sizeof(T));
+    bool borrow(ColumnArray<T>& values, uint64_t count, const std::shared_ptr<const void>& owner) {
+        if (count > (size_ - position_) / sizeof(T)) return false;
+        if (count > 0) {
+            values = ColumnArray<T>::borrow(reinterpret_cast<const T*>(data_ + position_), count,
+                                            owner);
+        }
+        position_ += count * sizeof(T);
+        return true;
     }
-    uint64_t checksum() { return hasher_.digest64(); }
+    size_t position() const { return position_; }
 
 private:
-    int fd_ = -1;
-    uint64_t remaining_ = 0;
-    ContentHasher hasher_;
+    const unsigned char* data_;
+    size_t size_;
+    size_t position_ = 0;
 };
 
 struct ColumnHeader {
@@ -197,6 +228,7 @@ void write_cache(const std::filesystem::path& path, const std::string& fingerpri
             writer.write_u64(column.keys.size());
             writer.write_u64(column.offsets.size());
         }
+        writer.pad_to_8();
         for (const RawColumn& column : table.columns) {
             writer.write_array(column.numeric);
             writer.write_array(column.keys);
@@ -213,33 +245,54 @@ void write_cache(const std::filesystem::path& path, const std::string& fingerpri
 
 bool read_cache(const std::filesystem::path& path, const std::string& fingerprint,
                 RawTable& table, std::string& reason) {
-    CacheReader reader(path);
-    if (!reader.is_open()) {
+    auto mapping = std::make_shared<MappedCache>(path);
+    if (mapping->data() == nullptr) {
         reason = "no cache file";
         return false;
     }
-    char magic[sizeof(kMagic)];
-    uint32_t version = 0, reserved = 0;
-    if (!reader.read(magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) {
+    // The last 16 bytes are the checksum and the end marker; everything before is hashed.
+    constexpr size_t kTrailerBytes = sizeof(uint64_t) + sizeof(kEndMagic);
+    if (mapping->size() < sizeof(kMagic) + kTrailerBytes) {
         reason = "not a recprune cache file";
         return false;
     }
-    if (!reader.read_u32(version) || !reader.read_u32(reserved) || version != kFormatVersion) {
+    const size_t body_size = mapping->size() - kTrailerBytes;
+    CacheCursor cursor(mapping->data(), body_size);
+    char magic[sizeof(kMagic)];
+    uint32_t version = 0, reserved = 0;
+    if (!cursor.read(magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) {
+        reason = "not a recprune cache file";
+        return false;
+    }
+    if (!cursor.read_u32(version) || !cursor.read_u32(reserved) || version != kFormatVersion) {
         reason = "cache format version " + std::to_string(version) + ", expected " +
                  std::to_string(kFormatVersion);
         return false;
     }
     std::string stored_fingerprint;
-    if (!reader.read_string(stored_fingerprint) || stored_fingerprint != fingerprint) {
+    if (!cursor.read_string(stored_fingerprint) || stored_fingerprint != fingerprint) {
         reason = "cache written for another fingerprint";
         return false;
     }
+    const unsigned char* trailer = mapping->data() + body_size;
+    uint64_t stored_checksum = 0;
+    std::memcpy(&stored_checksum, trailer, sizeof(stored_checksum));
+    if (std::memcmp(trailer + sizeof(stored_checksum), kEndMagic, sizeof(kEndMagic)) != 0) {
+        reason = "cache trailer missing";
+        return false;
+    }
+    ContentHasher hasher;
+    hasher.update(mapping->data(), body_size);
+    if (hasher.digest64() != stored_checksum) {
+        reason = "cache checksum mismatch";
+        return false;
+    }
 
-    // Column headers first, then the arrays in the same order.
+    // Column headers first, then the aligned arrays in the same order.
     uint64_t column_count = 0;
     table = RawTable{};
-    if (!reader.read_u64(table.row_count) || !reader.read_u64(column_count) ||
-        column_count > kMaxColumns || !reader.read_string(table.metadata_json)) {
+    if (!cursor.read_u64(table.row_count) || !cursor.read_u64(column_count) ||
+        column_count > kMaxColumns || !cursor.read_string(table.metadata_json)) {
         reason = "cache header cut short";
         return false;
     }
@@ -248,35 +301,29 @@ bool read_cache(const std::filesystem::path& path, const std::string& fingerprin
     for (uint64_t index = 0; index < column_count; ++index) {
         RawColumn& column = table.columns[index];
         ColumnHeader& header = headers[index];
-        if (!reader.read_string(column.name) || !reader.read_u32(column.type) ||
-            !reader.read_u32(column.roles) || !reader.read_u64(header.numeric_count) ||
-            !reader.read_u64(header.key_count) || !reader.read_u64(header.offset_count)) {
+        if (!cursor.read_string(column.name) || !cursor.read_u32(column.type) ||
+            !cursor.read_u32(column.roles) || !cursor.read_u64(header.numeric_count) ||
+            !cursor.read_u64(header.key_count) || !cursor.read_u64(header.offset_count)) {
             reason = "cache column header cut short";
             return false;
         }
     }
+    if (!cursor.skip_to_8()) {
+        reason = "cache header cut short";
+        return false;
+    }
+    std::shared_ptr<const void> owner = mapping;
     for (uint64_t index = 0; index < column_count; ++index) {
         RawColumn& column = table.columns[index];
-        if (!reader.read_array(column.numeric, headers[index].numeric_count) ||
-            !reader.read_array(column.keys, headers[index].key_count) ||
-            !reader.read_array(column.offsets, headers[index].offset_count)) {
+        if (!cursor.borrow(column.numeric, headers[index].numeric_count, owner) ||
+            !cursor.borrow(column.keys, headers[index].key_count, owner) ||
+            !cursor.borrow(column.offsets, headers[index].offset_count, owner)) {
             reason = "cache arrays cut short";
             return false;
         }
     }
-
-    // The checksum and end marker are not part of the hashed bytes.
-    uint64_t expected = reader.checksum();
-    uint64_t stored = 0;
-    char end_magic[sizeof(kEndMagic)];
-    if (!reader.read(&stored, sizeof(stored), false) ||
-        !reader.read(end_magic, sizeof(end_magic), false) ||
-        std::memcmp(end_magic, kEndMagic, sizeof(kEndMagic)) != 0 || reader.remaining() != 0) {
-        reason = "cache trailer missing";
-        return false;
-    }
-    if (stored != expected) {
-        reason = "cache checksum mismatch";
+    if (cursor.position() != body_size) {
+        reason = "cache has unexpected bytes after its arrays";
         return false;
     }
     try {

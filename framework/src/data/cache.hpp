@@ -29,7 +29,8 @@ std::filesystem::path cache_file_path(const std::filesystem::path& cache_dir,
 void write_cache(const std::filesystem::path& path, const std::string& fingerprint,
                  const RawTable& table);
 
-/// Reads a cache file written by write_cache. Returns false (and leaves `table` unspecified)
+/// Maps a cache file written by write_cache; the table's arrays borrow the mapping, which stays
+/// open while any of them lives. Returns false (and leaves `table` unspecified)
 /// when the file is absent, was written for another fingerprint or format version, is cut
 /// short, or fails its checksum; `reason` then says which.
 bool read_cache(const std::filesystem::path& path, const std::string& fingerprint,

@@ -2,7 +2,9 @@
 
 #include "core/errors.hpp"
 
+#include <stdexcept>
 #include <string_view>
+#include <type_traits>
 #include <unordered_set>
 
 namespace recprune::data {
@@ -103,7 +105,10 @@ void validate_table(const RawTable& table) {
     }
 }
 
-RawTable copy_table(const recprune_table_t& table) {
+namespace {
+
+// Copies (owner empty) or borrows (owner set) the arrays of a plugin's table.
+RawTable take_table(const recprune_table_t& table, const std::shared_ptr<const void>& owner) {
     RawTable out;
     out.row_count = table.row_count;
     if (table.column_count > 0 && table.columns == nullptr) {
@@ -111,6 +116,14 @@ RawTable copy_table(const recprune_table_t& table) {
                           std::to_string(table.column_count) +
                           " but columns is NULL; fix the dataset plugin");
     }
+    auto take = [&](auto& target, const auto* source, uint64_t count) {
+        if (count == 0) return;
+        if (owner) {
+            target = std::remove_reference_t<decltype(target)>::borrow(source, count, owner);
+        } else {
+            target.assign(source, source + count);
+        }
+    };
     out.columns.reserve(table.column_count);
     for (uint32_t index = 0; index < table.column_count; ++index) {
         const recprune_column_t& source = table.columns[index];
@@ -129,19 +142,17 @@ RawTable copy_table(const recprune_table_t& table) {
         switch (source.type) {
             case RECPRUNE_COLUMN_TYPE_NUMERIC:
                 require(source.numeric, "numeric", rows);
-                if (rows > 0) column.numeric.assign(source.numeric, source.numeric + rows);
+                take(column.numeric, source.numeric, rows);
                 break;
             case RECPRUNE_COLUMN_TYPE_CATEGORICAL:
                 require(source.keys, "keys", rows);
-                if (rows > 0) column.keys.assign(source.keys, source.keys + rows);
+                take(column.keys, source.keys, rows);
                 break;
             case RECPRUNE_COLUMN_TYPE_MULTI_HOT:
                 require(source.offsets, "offsets", rows + 1);
                 require(source.keys, "keys", source.value_count);
-                column.offsets.assign(source.offsets, source.offsets + rows + 1);
-                if (source.value_count > 0) {
-                    column.keys.assign(source.keys, source.keys + source.value_count);
-                }
+                take(column.offsets, source.offsets, rows + 1);
+                take(column.keys, source.keys, source.value_count);
                 break;
             default:
                 fail_column(column.name, "has unknown type " + std::to_string(source.type));
@@ -153,6 +164,15 @@ RawTable copy_table(const recprune_table_t& table) {
     }
     validate_table(out);
     return out;
+}
+
+}  // namespace
+
+RawTable copy_table(const recprune_table_t& table) { return take_table(table, nullptr); }
+
+RawTable adopt_table(const recprune_table_t& table, std::shared_ptr<const void> owner) {
+    if (!owner) throw std::invalid_argument("adopt_table: owner is empty");
+    return take_table(table, owner);
 }
 
 }  // namespace recprune::data

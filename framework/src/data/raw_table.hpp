@@ -2,9 +2,12 @@
 // objects, so it can be cached as flat arrays and shared read-only between cells.
 #pragma once
 
+#include "data/column_array.hpp"
+
 #include "recprune/abi.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,15 +15,16 @@ namespace recprune::data {
 
 /// One raw column. Which arrays are filled depends on `type` (a recprune_column_type_t):
 /// NUMERIC fills `numeric` (NaN = missing); CATEGORICAL fills `keys` (one per row); MULTI_HOT
-/// fills `keys` and `offsets` (row_count + 1 entries).
+/// fills `keys` and `offsets` (row_count + 1 entries). The arrays may borrow the memory of a
+/// plugin's table or of a mapped cache file instead of owning a copy.
 struct RawColumn {
     std::string name;
     uint32_t type = RECPRUNE_COLUMN_TYPE_CATEGORICAL;
     /// OR of recprune_column_role_t flags.
     uint32_t roles = 0;
-    std::vector<double> numeric;
-    std::vector<uint64_t> keys;
-    std::vector<uint64_t> offsets;
+    ColumnArray<double> numeric;
+    ColumnArray<uint64_t> keys;
+    ColumnArray<uint64_t> offsets;
 
     bool has_role(recprune_column_role_t role) const { return (roles & role) != 0; }
 };
@@ -42,6 +46,12 @@ struct RawTable {
 /// non-empty names, arrays present and sized for row_count, offsets that start at 0, never
 /// decrease and end at value_count. Throws PluginError naming the column on any violation.
 RawTable copy_table(const recprune_table_t& table);
+
+/// Runs the checks of copy_table but borrows the plugin's arrays instead of copying them, so a
+/// large table is not held twice. `owner` must keep the plugin's dataset handle (and so its
+/// arrays) alive; the returned table holds it until the table and every copy of its columns
+/// are gone.
+RawTable adopt_table(const recprune_table_t& table, std::shared_ptr<const void> owner);
 
 /// Runs the same checks as copy_table on a host-owned table (for tables read from a cache).
 void validate_table(const RawTable& table);

@@ -94,7 +94,7 @@ void split_random(std::vector<uint64_t> rows, const SplitSettings& settings, Spl
 // the later part, so the parts may be slightly larger than their fractions.
 void split_time(std::vector<uint64_t> rows, const RawTable& table, const SplitSettings& settings,
                 SplitRows& out) {
-    const std::vector<double>& times = require_time_column(table).numeric;
+    const ColumnArray<double>& times = require_time_column(table).numeric;
     std::stable_sort(rows.begin(), rows.end(),
                      [&](uint64_t a, uint64_t b) { return times[a] < times[b]; });
     const uint64_t total = rows.size();

@@ -233,7 +233,7 @@ TEST_CASE("split: random split sizes follow the fractions and the seed") {
 
 TEST_CASE("split: a time cut puts no training row after a test row") {
     RawTable table = interactions(10, 10);
-    const std::vector<double>& times = table.columns[3].numeric;
+    const auto& times = table.columns[3].numeric;
     SplitSettings settings;
     settings.method = "time";
     settings.validation = 0.1;

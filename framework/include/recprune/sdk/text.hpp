@@ -134,6 +134,14 @@ public:
         if (examples_.size() < kMaxExamples) examples_.emplace_back(error.what());
     }
 
+    /// Adds the counts and examples of `other`, which covered later lines of the same file.
+    void merge(const BadLines& other) {
+        skipped_ += other.skipped_;
+        for (const std::string& example : other.examples_) {
+            if (examples_.size() < kMaxExamples) examples_.push_back(example);
+        }
+    }
+
     uint64_t skipped() const noexcept { return skipped_; }
     const std::vector<std::string>& examples() const noexcept { return examples_; }
 
@@ -385,6 +393,94 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------
+// Chunks, for parsing one file on several threads
+// ---------------------------------------------------------------------------------------------
+
+/// A byte range of a file made of whole lines: it starts at a line start and ends just after a
+/// '\n' or at the end of the file.
+struct Chunk {
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    /// 1-based number of the chunk's first line in the file.
+    uint64_t first_line = 1;
+    uint64_t line_count = 0;
+    /// Lines in all chunks before this one, i.e. the table row of this chunk's first line
+    /// when every line is a row.
+    uint64_t first_row = 0;
+};
+
+/// Cuts a file into chunks of about `chunk_bytes` at line ends and counts their lines, reading
+/// the file once through a small buffer. Line rules as in LineReader: a last line without a
+/// final newline counts, a final newline adds no line.
+inline std::vector<Chunk> plan_chunks(const std::string& path, std::string_view what,
+                                      uint64_t chunk_bytes = 16u << 20) {
+    FileDescriptor fd = open_for_reading(path, what);
+    constexpr size_t kBufferBytes = 1u << 20;
+    auto buffer = std::make_unique<char[]>(kBufferBytes);
+    std::vector<Chunk> chunks;
+    Chunk current;
+    uint64_t position = 0;  // bytes read so far
+    uint64_t lines_before = 0;
+    bool ends_with_newline = true;
+    for (;;) {
+        ssize_t count = ::read(fd.get(), buffer.get(), kBufferBytes);
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) {
+            throw Error(RECPRUNE_STATUS_DATA_ERROR, "cannot read data file: " + path + ": " +
+                                                        std::strerror(errno) +
+                                                        "; check the file and the disk");
+        }
+        if (count == 0) break;
+        const char* cursor = buffer.get();
+        const char* end = cursor + count;
+        while (cursor < end) {
+            const void* hit = std::memchr(cursor, '\n', static_cast<size_t>(end - cursor));
+            if (hit == nullptr) break;
+            cursor = static_cast<const char*>(hit) + 1;
+            ++current.line_count;
+            uint64_t line_end = position + static_cast<uint64_t>(cursor - buffer.get());
+            if (line_end - current.offset >= chunk_bytes) {
+                current.size = line_end - current.offset;
+                current.first_row = lines_before;
+                lines_before += current.line_count;
+                chunks.push_back(current);
+                current = Chunk{line_end, 0, lines_before + 1, 0, 0};
+            }
+        }
+        position += static_cast<uint64_t>(count);
+        ends_with_newline = buffer[static_cast<size_t>(count) - 1] == '\n';
+    }
+    if (position > current.offset) {
+        if (!ends_with_newline) ++current.line_count;
+        current.size = position - current.offset;
+        current.first_row = lines_before;
+        chunks.push_back(current);
+    }
+    return chunks;
+}
+
+/// Reads `chunk` of the file open as `fd` into `buffer` and returns its text.
+inline std::string_view read_chunk(int fd, const std::string& path, const Chunk& chunk,
+                                   std::string& buffer) {
+    buffer.resize(chunk.size);
+    uint64_t done = 0;
+    while (done < chunk.size) {
+        ssize_t count = ::pread(fd, buffer.data() + done, chunk.size - done,
+                                static_cast<off_t>(chunk.offset + done));
+        if (count < 0 && errno == EINTR) continue;
+        if (count <= 0) {
+            throw Error(RECPRUNE_STATUS_DATA_ERROR,
+                        "cannot read data file: " + path + ": " +
+                            (count == 0 ? std::string("file shrank while reading")
+                                        : std::string(std::strerror(errno))) +
+                            "; check that nothing writes the file during the load");
+        }
+        done += static_cast<uint64_t>(count);
+    }
+    return buffer;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Fields
 // ---------------------------------------------------------------------------------------------
 
@@ -427,6 +523,68 @@ inline void split_exact(std::string_view line, std::string_view separator, size_
                         const Location& where, std::vector<std::string_view>& fields) {
     split(line, separator, fields);
     if (fields.size() != expected) fail_field_count(where, expected, fields.size(), separator);
+}
+
+/// Splits a line of quoted CSV (RFC 4180 within one line): a field that starts with `quote`
+/// runs to the matching closing quote, and a doubled quote inside stands for one quote
+/// character. Quoted fields are unescaped into `storage`, which must outlive `fields`.
+/// Fails when a quoted field is not closed or text follows its closing quote.
+inline void split_quoted(std::string_view line, char separator, char quote,
+                         const Location& where, std::vector<std::string_view>& fields,
+                         std::string& storage) {
+    fields.clear();
+    storage.clear();
+    // Unescaped text is appended to `storage` first and viewed at the end, because views into
+    // a string that is still growing would dangle.
+    struct Span {
+        bool in_storage;
+        size_t offset;
+        size_t size;
+    };
+    std::vector<Span> spans;
+    size_t position = 0;
+    for (;;) {
+        if (position < line.size() && line[position] == quote) {
+            size_t start = storage.size();
+            size_t cursor = position + 1;
+            for (;;) {
+                size_t close = line.find(quote, cursor);
+                if (close == std::string_view::npos) {
+                    fail(where, {}, "quoted field " + std::to_string(spans.size() + 1) +
+                                        " is not closed",
+                         "close the quote; fields that span lines are not supported");
+                }
+                storage.append(line.substr(cursor, close - cursor));
+                if (close + 1 < line.size() && line[close + 1] == quote) {
+                    storage += quote;
+                    cursor = close + 2;
+                    continue;
+                }
+                position = close + 1;
+                break;
+            }
+            spans.push_back({true, start, storage.size() - start});
+            if (position == line.size()) break;
+            if (line[position] != separator) {
+                fail(where, {}, "text after the closing quote of field " +
+                                    std::to_string(spans.size()),
+                     "quote the whole field or double the quote character inside it");
+            }
+            ++position;
+            continue;
+        }
+        size_t end = line.find(separator, position);
+        if (end == std::string_view::npos) {
+            spans.push_back({false, position, line.size() - position});
+            break;
+        }
+        spans.push_back({false, position, end - position});
+        position = end + 1;
+    }
+    for (const Span& span : spans) {
+        fields.push_back(span.in_storage ? std::string_view(storage).substr(span.offset, span.size)
+                                         : line.substr(span.offset, span.size));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
