@@ -30,7 +30,7 @@ constexpr size_t kIntegerCount = 13;
 constexpr size_t kCategoricalCount = 26;
 
 constexpr const char* kSchema = R"json({"parameters": {
-  "path": {"type": "string", "default": "",
+  "path": {"type": "string", "format": "path",
            "help": "Criteo TSV file, such as train.txt (40 fields with the label, 39 without)"},
   "threads": {"type": "integer", "default": 0, "minimum": 0, "maximum": 1024,
               "help": "parser threads; 0 uses every core"},

@@ -41,7 +41,7 @@ constexpr std::array<std::string_view, 19> kGenres100k = {
 constexpr std::array<int64_t, 7> kAgeBuckets = {1, 18, 25, 35, 45, 50, 56};
 
 constexpr const char* kSchema = R"json({"parameters": {
-  "path": {"type": "string", "format": "path", "default": "",
+  "path": {"type": "string", "format": "path",
            "help": "MovieLens folder: u.data, u.user, u.item (100K) or ratings.dat, users.dat, movies.dat (1M)"},
   "variant": {"type": "string", "default": "auto", "enum": ["auto", "100k", "1m"],
               "help": "file layout; auto picks 100k when u.data exists, else 1m"},

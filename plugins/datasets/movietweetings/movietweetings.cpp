@@ -28,7 +28,7 @@ namespace text = recprune::text;
 constexpr double kDefaultPositiveThreshold = 8.0;
 
 constexpr const char* kSchema = R"json({"parameters": {
-  "path": {"type": "string", "format": "path", "default": "",
+  "path": {"type": "string", "format": "path",
            "help": "folder holding ratings.dat and movies.dat"},
   "on_bad_line": {"type": "string", "default": "fail", "enum": ["fail", "skip"],
                   "help": "fail on the first malformed line, or skip such lines and count them"},
