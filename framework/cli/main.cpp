@@ -3,6 +3,7 @@
 // Exit codes: 0 every cell finished (ok or target not reached); 1 some cells failed;
 // 2 invalid command line or grid; 3 unreadable or malformed data; 4 plugin rejected;
 // 5 internal error.
+#include "merge_command.hpp"
 #include "new_plugin_command.hpp"
 #include "report_command.hpp"
 
@@ -14,6 +15,7 @@
 #include "report/summary_table.hpp"
 #include "run/environment.hpp"
 #include "run/grid_runner.hpp"
+#include "scaleout/worker_process.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -44,6 +46,7 @@ const char* const kUsage =
     "  validate GRID     check a grid against the plugins without running it\n"
     "  plugins           list the plugins with their parameters (--json for machines)\n"
     "  report RESULTS    tables (Markdown, CSV, LaTeX) from result files\n"
+    "  merge OUT DIR...  join the output folders of --shard runs into one table\n"
     "  new-plugin KIND NAME  write a pruner, dataset or model plugin folder to start from\n"
     "\n"
     "exit codes: 0 done, 1 some cells failed, 2 invalid command line or grid,\n"
@@ -201,6 +204,8 @@ int command_run(const std::vector<std::string>& args) {
         "cache-dir", po::value<std::string>(&cache_dir),
         "folder for the binary dataset cache (default: <output>/../.cache)")(
         "no-cache", po::bool_switch(&no_cache), "parse datasets without the binary cache");
+    cli::ScaleoutFlags scaleout;
+    cli::add_scaleout_options(options, scaleout);
     po::positional_options_description positional;
     positional.add("grid", 1);
     po::variables_map vm;
@@ -248,7 +253,13 @@ int command_run(const std::vector<std::string>& args) {
                                     : std::filesystem::path(cache_dir);
     }
 
+    cli::apply_scaleout_options(scaleout,
+                                {grid_path, common.plugin_dirs, common.allow_insecure,
+                                 common.verbose, vm.count("threads") != 0},
+                                run_options);
+
     run::RunSummary summary = run::run_grid(grid, registry, run_options);
+    if (!summary.primary) return kExitOk;  // MPI ranks other than 0 print nothing
 
     std::vector<std::string> metrics;
     if (!grid.cells.empty()) metrics = grid.cells.front().metrics;
@@ -277,6 +288,8 @@ int main(int argc, char** argv) {
         if (command == "plugins") return command_plugins(args);
         if (command == "report") return cli::command_report(args);
         if (command == "new-plugin") return cli::command_new_plugin(args);
+        if (command == "merge") return cli::command_merge(args);
+        if (command == scaleout::kCellWorkerCommand) return cli::command_cell_worker(args);
         if (command == "-h" || command == "--help" || command == "help") {
             std::cout << kUsage;
             return kExitOk;

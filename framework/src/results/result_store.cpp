@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace recprune::results {
@@ -23,6 +25,97 @@ std::string read_all(const std::filesystem::path& path) {
     return buffer.str();
 }
 
+// One row line of a results.jsonl: its cell id when it parses as a row, else empty.
+std::string cell_id_of(std::string_view line, boost::json::object* row_out) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(line, ec);
+    if (ec || !value.is_object()) return "";
+    const auto* id = value.as_object().if_contains("cell_id");
+    if (id == nullptr || !id->is_string() || id->as_string().empty()) return "";
+    std::string text(id->as_string());
+    if (row_out != nullptr) *row_out = std::move(value.as_object());
+    return text;
+}
+
+// Output folders held by this process. A folder is locked with flock() on the folder itself,
+// which the kernel releases when the process dies, even by SIGKILL. flock() conflicts between
+// two descriptors of one process as well, so a second store on a folder this process already
+// holds shares the first lock instead of failing.
+struct HeldFolder {
+    int fd = -1;
+    int users = 0;
+};
+
+std::mutex& held_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+std::map<std::string, HeldFolder>& held_folders() {
+    static std::map<std::string, HeldFolder> folders;
+    return folders;
+}
+
+std::string lock_folder(const std::filesystem::path& folder) {
+    std::error_code ec;
+    std::string key = std::filesystem::canonical(folder, ec).string();
+    if (ec) key = std::filesystem::absolute(folder).lexically_normal().string();
+    std::lock_guard<std::mutex> lock(held_mutex());
+    auto& held = held_folders()[key];
+    if (held.users > 0) {
+        ++held.users;
+        return key;
+    }
+    int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        held_folders().erase(key);
+        throw ConfigError("cannot open output folder: " + folder.string() + ": " +
+                          std::strerror(errno) + "; check the permissions of --output");
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int saved = errno;
+        ::close(fd);
+        held_folders().erase(key);
+        if (saved == EWOULDBLOCK) {
+            throw ConfigError("output folder in use: " + folder.string() +
+                              ": another recprune process is writing to it; wait for it to "
+                              "finish or give another --output");
+        }
+        throw ConfigError("cannot lock output folder: " + folder.string() + ": " +
+                          std::strerror(saved) + "; give a folder on a local file system");
+    }
+    held.fd = fd;
+    held.users = 1;
+    return key;
+}
+
+void unlock_folder(const std::string& key) {
+    std::lock_guard<std::mutex> lock(held_mutex());
+    auto found = held_folders().find(key);
+    if (found == held_folders().end()) return;
+    if (--found->second.users == 0) {
+        ::close(found->second.fd);  // closing the last descriptor releases the flock
+        held_folders().erase(found);
+    }
+}
+
+void write_all(int fd, const std::string& bytes, const std::filesystem::path& path) {
+    size_t written = 0;
+    while (written < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("cannot append to " + path.string() + ": " +
+                                     std::strerror(errno) +
+                                     "; free disk space and rerun, finished rows are kept");
+        }
+        written += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        throw std::runtime_error("cannot flush " + path.string() + ": " + std::strerror(errno));
+    }
+}
+
 }  // namespace
 
 ResultStore::ResultStore(const std::filesystem::path& folder) : folder_(folder) {
@@ -32,69 +125,142 @@ ResultStore::ResultStore(const std::filesystem::path& folder) : folder_(folder) 
         throw ConfigError("cannot create output folder: " + folder_.string() + ": " +
                           ec.message() + "; choose another --output");
     }
-
-    // Read what a previous run left. Only complete lines (ending in '\n') that parse count; a
-    // partial last line is cut off, because the cell it belongs to did not finish.
-    const auto path = rows_path();
-    if (std::filesystem::exists(path)) {
-        std::string text = read_all(path);
-        size_t good_end = 0;
-        size_t begin = 0;
-        while (begin < text.size()) {
-            size_t end = text.find('\n', begin);
-            if (end == std::string::npos) {
-                ++damaged_lines_;
-                break;
-            }
-            std::string_view line(text.data() + begin, end - begin);
-            boost::system::error_code parse_error;
-            auto value = boost::json::parse(line, parse_error);
-            if (!parse_error && value.is_object() && value.as_object().contains("cell_id")) {
-                const auto& row = value.as_object();
-                previous_[std::string(row.at("cell_id").as_string())] = row;
-                good_end = end + 1;
-            } else if (!line.empty()) {
-                ++damaged_lines_;
-            }
-            begin = end + 1;
-        }
-        if (good_end < text.size()) {
-            std::filesystem::resize_file(path, good_end);
-            RECPRUNE_WARN("results", "cut a partial line off the end of {}", path.string());
-        }
-    }
-
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-        throw ConfigError("cannot open results file: " + path.string() + ": " +
-                          std::strerror(errno) + "; check the permissions of --output");
+    lock_key_ = lock_folder(folder_);
+    try {
+        read_previous();
+        open_for_append();
+    } catch (...) {
+        unlock_folder(lock_key_);
+        throw;
     }
 }
 
 ResultStore::~ResultStore() {
     if (fd_ >= 0) ::close(fd_);
+    unlock_folder(lock_key_);
 }
 
-void ResultStore::append(const boost::json::object& row) {
+void ResultStore::read_previous() {
+    const auto path = rows_path();
+
+    // A rewrite killed before its rename leaves its temporary file; the folder lock says no
+    // other process is writing here, so it can go.
+    for (const auto& entry : std::filesystem::directory_iterator(folder_)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("results.jsonl.tmp.", 0) == 0) std::filesystem::remove(entry.path());
+    }
+    if (!std::filesystem::exists(path)) return;
+
+    // Only complete lines (ending in '\n') that parse as rows count. A partial last line is
+    // cut off, because the cell it belongs to did not finish.
+    std::string text = read_all(path);
+    size_t good_end = 0;
+    size_t begin = 0;
+    bool needs_rewrite = false;
+    while (begin < text.size()) {
+        size_t end = text.find('\n', begin);
+        if (end == std::string::npos) {
+            ++damaged_lines_;
+            RECPRUNE_WARN("results", "cut a partial line off the end of {}; its cell runs again",
+                          path.string());
+            break;
+        }
+        std::string line = text.substr(begin, end - begin);
+        boost::json::object row;
+        std::string id = cell_id_of(line, &row);
+        if (!id.empty()) {
+            if (file_lines_.count(id) != 0) {
+                ++superseded_rows_;
+                needs_rewrite = true;
+            } else {
+                file_order_.push_back(id);
+            }
+            file_lines_[id] = line;
+            previous_lines_[id] = line;
+            previous_[id] = std::move(row);
+        } else if (!line.empty()) {
+            ++damaged_lines_;
+            needs_rewrite = true;
+            RECPRUNE_WARN("results", "dropped line {} of {}: not a result row; its cell runs again",
+                          std::count(text.begin(), text.begin() + begin, '\n') + 1,
+                          path.string());
+        }
+        good_end = end + 1;
+        begin = end + 1;
+    }
+    if (needs_rewrite) {
+        rewrite_locked();
+        RECPRUNE_WARN("results", "rewrote {} with one row per cell ({} older rows dropped)",
+                      path.string(), superseded_rows_);
+    } else if (good_end < text.size()) {
+        std::filesystem::resize_file(path, good_end);
+    }
+}
+
+void ResultStore::open_for_append() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = ::open(rows_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+        throw ConfigError("cannot open results file: " + rows_path().string() + ": " +
+                          std::strerror(errno) + "; check the permissions of --output");
+    }
+}
+
+void ResultStore::rewrite_locked() {
+    std::string content;
+    for (const auto& id : file_order_) content += file_lines_.at(id) + "\n";
+    json_io::write_file_atomic(rows_path(), content);
+    // The rename put a new file in place; appends must go to it, not to the old one.
+    if (fd_ >= 0) open_for_append();
+}
+
+void ResultStore::write_line_locked(const std::string& id, const std::string& line) {
+    if (file_lines_.count(id) != 0) {
+        // A cell run again (a failed one, with --retry-failed): the new row takes the place of
+        // the old one in one atomic rewrite, so the file never holds two rows of one cell and
+        // a kill leaves either the old row or the new one.
+        file_lines_[id] = line;
+        rewrite_locked();
+        return;
+    }
     // One write() of the whole line, then fsync: a kill leaves either the line or a prefix of
     // it, and the prefix is cut off on the next open.
-    std::string line = json_io::serialize(row) + "\n";
+    write_all(fd_, line + "\n", rows_path());
+    file_order_.push_back(id);
+    file_lines_[id] = line;
+}
+
+std::string ResultStore::append(const boost::json::object& row) {
+    std::string line = json_io::serialize(row);
+    const auto* id = row.if_contains("cell_id");
+    if (id == nullptr || !id->is_string() || id->as_string().empty()) {
+        throw std::invalid_argument("cannot store a result row without a \"cell_id\" string");
+    }
     std::lock_guard<std::mutex> lock(mutex_);
-    size_t written = 0;
-    while (written < line.size()) {
-        ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw std::runtime_error("cannot append to " + rows_path().string() + ": " +
-                                     std::strerror(errno) + "; free disk space and rerun, "
-                                     "finished rows are kept");
-        }
-        written += static_cast<size_t>(n);
+    write_line_locked(std::string(id->as_string()), line);
+    return line;
+}
+
+void ResultStore::append_line(std::string_view line) {
+    std::string id = cell_id_of(line, nullptr);
+    if (id.empty() || line.find('\n') != std::string_view::npos) {
+        throw std::invalid_argument("cannot store a result row: not one JSON object with a "
+                                    "\"cell_id\" string on one line: " +
+                                    std::string(line.substr(0, 80)));
     }
-    if (::fsync(fd_) != 0) {
-        throw std::runtime_error("cannot flush " + rows_path().string() + ": " +
-                                 std::strerror(errno));
+    std::lock_guard<std::mutex> lock(mutex_);
+    write_line_locked(id, std::string(line));
+}
+
+void ResultStore::replace_all(const std::vector<std::pair<std::string, std::string>>& lines) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    file_order_.clear();
+    file_lines_.clear();
+    for (const auto& [id, line] : lines) {
+        if (file_lines_.count(id) == 0) file_order_.push_back(id);
+        file_lines_[id] = line;
     }
+    rewrite_locked();
 }
 
 void ResultStore::write_table(const boost::json::value& grid,
@@ -109,28 +275,60 @@ void ResultStore::write_table(const boost::json::value& grid,
     json_io::write_file_atomic(table_path(), json_io::serialize_pretty(table));
 }
 
-std::vector<boost::json::object> read_rows(const std::filesystem::path& path) {
+void ResultStore::write_manifest(const boost::json::object& manifest) const {
+    json_io::write_file_atomic(manifest_path(), json_io::serialize_pretty(manifest));
+}
+
+std::vector<std::pair<std::string, std::string>> read_row_lines(
+    const std::filesystem::path& path) {
     if (!std::filesystem::exists(path)) {
         throw ConfigError("cannot read results: " + path.string() +
                           ": file not found; give a results.json or results.jsonl");
     }
-    std::vector<boost::json::object> rows;
+    std::string text = read_all(path);
+    std::vector<std::pair<std::string, std::string>> lines;
+    std::map<std::string, size_t> position;
+    size_t begin = 0;
+    size_t number = 0;
+    while (begin < text.size()) {
+        size_t end = text.find('\n', begin);
+        ++number;
+        if (end == std::string::npos) {
+            RECPRUNE_WARN("results", "{}:{}: skipped an unterminated last line, left by a "
+                                     "process killed while writing it",
+                          path.string(), number);
+            break;
+        }
+        std::string line = text.substr(begin, end - begin);
+        begin = end + 1;
+        if (line.empty()) continue;
+        std::string id = cell_id_of(line, nullptr);
+        if (id.empty()) {
+            throw DataError("malformed results: " + path.string() + ":" + std::to_string(number) +
+                            ": not a JSON object with a \"cell_id\"; remove the line");
+        }
+        auto found = position.find(id);
+        if (found != position.end()) {
+            lines[found->second].second = std::move(line);
+            continue;
+        }
+        position[id] = lines.size();
+        lines.emplace_back(std::move(id), std::move(line));
+    }
+    return lines;
+}
+
+std::vector<boost::json::object> read_rows(const std::filesystem::path& path) {
     if (path.extension() == ".jsonl") {
-        std::ifstream in(path);
-        std::string line;
-        size_t number = 0;
-        while (std::getline(in, line)) {
-            ++number;
-            if (line.empty()) continue;
-            boost::system::error_code ec;
-            auto value = boost::json::parse(line, ec);
-            if (ec || !value.is_object()) {
-                throw DataError("malformed results: " + path.string() + ":" +
-                                std::to_string(number) + ": not a JSON object; remove the line");
-            }
-            rows.push_back(value.as_object());
+        std::vector<boost::json::object> rows;
+        for (const auto& [id, line] : read_row_lines(path)) {
+            rows.push_back(boost::json::parse(line).as_object());
         }
         return rows;
+    }
+    if (!std::filesystem::exists(path)) {
+        throw ConfigError("cannot read results: " + path.string() +
+                          ": file not found; give a results.json or results.jsonl");
     }
     auto value = json_io::parse_file(path);
     const auto* list = value.is_object() ? value.as_object().if_contains("rows") : nullptr;
@@ -138,6 +336,7 @@ std::vector<boost::json::object> read_rows(const std::filesystem::path& path) {
         throw DataError("malformed results: " + path.string() +
                         ": no \"rows\" list; give a results.json written by recprune");
     }
+    std::vector<boost::json::object> rows;
     for (const auto& row : list->as_array()) {
         if (row.is_object()) rows.push_back(row.as_object());
     }

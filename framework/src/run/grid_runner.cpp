@@ -7,18 +7,21 @@
 #include "data/cache.hpp"
 #include "plugin/instances.hpp"
 #include "results/result_store.hpp"
-#include "run/cell_runner.hpp"
 #include "run/environment.hpp"
+#include "scaleout/cell_scheduler.hpp"
+#include "scaleout/executor.hpp"
+#include "scaleout/mpi_runner.hpp"
+#include "scaleout/worker_process.hpp"
 
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/task_arena.h>
-
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <thread>
 
+#include <sched.h>
 #include <unistd.h>
 
 namespace recprune::run {
@@ -56,7 +59,8 @@ DatasetSlot load_dataset(const grid::DatasetEntry& entry, const std::filesystem:
     return slot;
 }
 
-bool finished(const boost::json::object& row, bool retry_failed) {
+// A previous row counts as finished unless it failed and the run retries failed cells.
+bool counts_as_finished(const boost::json::object& row, bool retry_failed) {
     const auto* status = row.if_contains("status");
     if (status == nullptr || !status->is_string()) return false;
     return status->as_string() != "failed" || !retry_failed;
@@ -67,12 +71,11 @@ class Progress {
 public:
     Progress(size_t total, bool enabled) : total_(total), enabled_(enabled), start_(Clock::now()) {}
 
-    void started() { ++running_; show(); }
-    void finished(bool failed) {
-        --running_;
+    void finished(bool failed, size_t running) {
+        std::lock_guard<std::mutex> lock(mutex_);
         ++done_;
         if (failed) ++failed_;
-        show();
+        show(running);
     }
     void close() {
         if (enabled_ && shown_) std::fputs("\n", stderr);
@@ -85,16 +88,14 @@ private:
         std::snprintf(buffer, sizeof(buffer), "%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
         return buffer;
     }
-    void show() {
+    void show(size_t running) {
         if (!enabled_) return;
-        std::lock_guard<std::mutex> lock(mutex_);
         double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
         std::string eta = done_ == 0 ? "--:--:--"
                                      : clock_text(elapsed / static_cast<double>(done_) *
                                                   static_cast<double>(total_ - done_));
-        std::fprintf(stderr, "\rcells %zu/%zu done, %d running, %zu failed, %s elapsed, ETA %s  ",
-                     done_.load(), total_, running_.load(), failed_.load(),
-                     clock_text(elapsed).c_str(), eta.c_str());
+        std::fprintf(stderr, "\rcells %zu/%zu done, %zu running, %zu failed, %s elapsed, ETA %s  ",
+                     done_, total_, running, failed_, clock_text(elapsed).c_str(), eta.c_str());
         std::fflush(stderr);
         shown_ = true;
     }
@@ -102,26 +103,186 @@ private:
     size_t total_;
     bool enabled_;
     Clock::time_point start_;
-    std::atomic<size_t> done_{0};
-    std::atomic<int> running_{0};
-    std::atomic<size_t> failed_{0};
+    size_t done_ = 0;
+    size_t failed_ = 0;
     std::mutex mutex_;
     bool shown_ = false;
 };
 
-}  // namespace
+// Cells run at once on each rank when --threads was not given: the cores this rank may use,
+// shared with the other ranks on its node.
+int default_threads_per_rank(const scaleout::MpiSession& session, int cell_threads) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int usable = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (::sched_getaffinity(0, sizeof(set), &set) == 0) usable = std::max(1, CPU_COUNT(&set));
+    const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int share = std::min(usable, hardware / session.local_size());
+    return std::max(1, share / std::max(1, cell_threads));
+}
 
-RunSummary run_grid(grid::Grid& grid, const plugin::PluginRegistry& registry,
-                    const RunOptions& options) {
+// Lists every cell of the grid with its shard, from which `recprune merge` learns which cells
+// the shard folders should contain together.
+boost::json::object make_manifest(const grid::Grid& grid, const std::vector<DatasetSlot>& datasets,
+                                  const scaleout::Shard& shard) {
+    boost::json::array cells;
+    std::vector<std::string> ids;
+    for (const auto& cell : grid.cells) {
+        ids.push_back(cell.id);
+        cells.push_back(boost::json::object{
+            {"cell_id", cell.id},
+            {"kind", cell.dense ? "dense" : "pruned"},
+            {"shard", scaleout::shard_of(cell.id, shard.count)},
+            {"cell", describe_cell(cell, datasets[cell.dataset])}});
+    }
+    std::sort(ids.begin(), ids.end());
+    boost::json::array sorted_ids(ids.begin(), ids.end());
+    return boost::json::object{{"schema_version", results::kSchemaVersion},
+                               {"grid_name", grid.name},
+                               {"grid_id", stable_id(sorted_ids)},
+                               {"shard", {{"index", shard.index}, {"count", shard.count}}},
+                               {"grid", grid.document},
+                               {"cells", cells}};
+}
+
+// Exit code of the recprune command for an error, for MPI_Abort.
+int exit_code_of(const std::exception& error) {
+    if (dynamic_cast<const ConfigError*>(&error) != nullptr) return 2;
+    if (dynamic_cast<const DataError*>(&error) != nullptr) return 3;
+    if (dynamic_cast<const PluginError*>(&error) != nullptr) return 4;
+    return 5;
+}
+
+RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry,
+                        const RunOptions& options, scaleout::MpiSession* mpi) {
     RunSummary summary;
     summary.cells = grid.cells.size();
+    int threads = std::max(1, options.threads);
+    if (mpi != nullptr && !options.threads_explicit) {
+        threads = default_threads_per_rank(*mpi, options.cell_threads);
+    }
+    if (options.isolate && options.worker_arguments.empty()) {
+        throw ConfigError("invalid option: --isolate: no worker arguments were given; run "
+                          "isolated grids through the recprune command");
+    }
 
     // 1. Datasets, once each, before any cell: a bad file stops the run here.
+    std::vector<DatasetSlot> datasets = prepare_datasets(grid, options.cache_dir);
+
+    scaleout::JobContext context{&grid, &datasets, options.cell_threads};
+    scaleout::WorkerLaunch launch{options.worker_arguments};
+    scaleout::ExecutorFactory factory = [&]() -> std::unique_ptr<scaleout::CellExecutor> {
+        if (options.isolate) return scaleout::make_worker_process_executor(context, launch);
+        return scaleout::make_in_process_executor(context);
+    };
+    if (mpi != nullptr && mpi->rank() != 0) {
+        scaleout::serve_mpi_rank(*mpi, threads, factory);
+        summary.primary = false;
+        return summary;
+    }
+
+    // 2. The output folder: its lock, what a previous run finished, the manifest.
+    results::ResultStore store(options.output);
+    boost::json::object environment =
+        describe_environment(registry, threads, options.cell_threads);
+    environment["scale_out"] = boost::json::object{
+        {"mode", mpi != nullptr ? "mpi" : "local"},
+        {"ranks", mpi != nullptr ? mpi->size() : 1},
+        {"isolate", options.isolate},
+        {"shard", options.shard.text()}};
+    log_run_header(environment);
+    store.write_manifest(make_manifest(grid, datasets, options.shard));
+
+    // 3. The jobs of this run.
+    const size_t count = grid.cells.size();
+    std::vector<bool> owned(count, true);
+    std::vector<bool> finished(count, false);
+    std::vector<double> estimates(count, 0.0);
+    size_t retried = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const auto& cell = grid.cells[i];
+        if (!options.shard.whole()) {
+            owned[i] = scaleout::shard_of(cell.id, options.shard.count) == options.shard.index;
+        }
+        auto previous = store.previous().find(cell.id);
+        if (previous != store.previous().end()) {
+            finished[i] = counts_as_finished(previous->second, options.retry_failed);
+            if (!finished[i] && owned[i]) ++retried;
+        }
+        estimates[i] = scaleout::estimate_cost(cell, datasets[cell.dataset].data.train.row_count);
+    }
+    scaleout::JobPlan plan = scaleout::plan_jobs(grid, owned, finished, estimates);
+
+    std::map<std::string, boost::json::object> rows;
+    for (size_t cell : plan.reused_cells) {
+        const std::string& id = grid.cells[cell].id;
+        rows[id] = store.previous().at(id);
+    }
+    summary.reused = plan.reused_cells.size();
+    size_t to_run = 0;
+    size_t weights_only = 0;
+    for (const auto& job : plan.jobs) (job.write_row ? to_run : weights_only) += 1;
+    RECPRUNE_INFO("sched", "{} cells{}: {} to run ({} failed before), {} finished before; {} "
+                           "dense model(s) trained again for their weights only",
+                  plan.owned_cells,
+                  options.shard.whole() ? "" : " in shard " + options.shard.text(), to_run,
+                  retried, summary.reused, weights_only);
+
+    // 4. Run the jobs; each row is on disk before the next job of its slot starts.
+    scaleout::CellScheduler scheduler(std::move(plan));
+    Progress progress(to_run, options.progress);
+    std::mutex rows_mutex;
+    auto record = [&](const scaleout::Job& job, const scaleout::JobResult& result) {
+        const grid::Cell& cell = grid.cells[job.cell];
+        if (!job.write_row) {
+            RECPRUNE_DEBUG("sched", "trained the dense model of {} again for its weights",
+                           describe_cell(cell, datasets[cell.dataset]));
+            return;
+        }
+        store.append_line(result.row_line);
+        boost::json::object row = boost::json::parse(result.row_line).as_object();
+        const bool failed = row.at("status") == "failed";
+        RECPRUNE_INFO("sched", "finished {} ({})", describe_cell(cell, datasets[cell.dataset]),
+                      json_io::serialize(row.at("status")));
+        {
+            std::lock_guard<std::mutex> lock(rows_mutex);
+            rows[cell.id] = std::move(row);
+            ++summary.ran;
+            if (failed) ++summary.failed;
+        }
+        progress.finished(failed, scheduler.running());
+        if (failed && options.fail_fast) scheduler.stop();
+    };
+    if (mpi != nullptr) {
+        scaleout::coordinate_mpi(*mpi, scheduler, record, threads, factory);
+    } else {
+        scaleout::SchedulerQueue queue(scheduler, record);
+        scaleout::run_slots(threads, factory, queue);
+    }
+    progress.close();
+
+    // 5. The final table, in grid order.
+    for (size_t i = 0; i < count; ++i) {
+        if (!owned[i]) continue;
+        auto found = rows.find(grid.cells[i].id);
+        if (found != rows.end()) summary.rows.push_back(found->second);
+    }
+    store.write_table(grid.document, environment, summary.rows);
+    summary.table_path = store.table_path();
+    RECPRUNE_INFO("results", "wrote {} rows to {}", summary.rows.size(),
+                  summary.table_path.string());
+    return summary;
+}
+
+}  // namespace
+
+std::vector<DatasetSlot> prepare_datasets(grid::Grid& grid,
+                                          const std::filesystem::path& cache_dir) {
     std::vector<DatasetSlot> datasets;
     datasets.reserve(grid.datasets.size());
-    for (const auto& entry : grid.datasets) datasets.push_back(load_dataset(entry, options.cache_dir));
+    for (const auto& entry : grid.datasets) datasets.push_back(load_dataset(entry, cache_dir));
 
-    // 2. Final cell ids include the dataset fingerprint, so changed data never reuses a row.
+    // Final cell ids include the dataset fingerprint, so changed data never reuses a row.
     for (auto& cell : grid.cells) {
         const std::string& fingerprint = datasets[cell.dataset].data.fingerprint;
         cell.group_id = stable_id(boost::json::object{{"group", cell.group_id},
@@ -130,110 +291,22 @@ RunSummary run_grid(grid::Grid& grid, const plugin::PluginRegistry& registry,
                              : stable_id(boost::json::object{{"cell", cell.id},
                                                              {"fingerprint", fingerprint}});
     }
+    return datasets;
+}
 
-    // 3. What a previous run in this folder already finished.
-    results::ResultStore store(options.output);
-    boost::json::object environment =
-        describe_environment(registry, options.threads, options.cell_threads);
-    log_run_header(environment);
-    std::map<std::string, boost::json::object> rows;
-    for (const auto& cell : grid.cells) {
-        auto previous = store.previous().find(cell.id);
-        if (previous != store.previous().end() && finished(previous->second, options.retry_failed)) {
-            rows[cell.id] = previous->second;
-        }
+RunSummary run_grid(grid::Grid& grid, const plugin::PluginRegistry& registry,
+                    const RunOptions& options) {
+    if (!options.mpi) return run_prepared(grid, registry, options, nullptr);
+
+    auto session = scaleout::MpiSession::start();
+    try {
+        return run_prepared(grid, registry, options, session.get());
+    } catch (const std::exception& e) {
+        if (session->size() == 1) throw;
+        // The other ranks wait on this one; only MPI_Abort ends them.
+        RECPRUNE_ERROR("sched", "rank {} of {}: {}", session->rank(), session->size(), e.what());
+        session->abort(exit_code_of(e));
     }
-
-    // A dense group trains when its own row or any of its pruned cells is missing.
-    std::vector<const grid::Cell*> dense_cells;
-    std::vector<const grid::Cell*> pruned_cells;
-    std::map<std::string, bool> group_needed;
-    for (const auto& cell : grid.cells) {
-        if (cell.dense) dense_cells.push_back(&cell);
-        if (!cell.dense && rows.count(cell.id) == 0) {
-            pruned_cells.push_back(&cell);
-            group_needed[cell.group_id] = true;
-        }
-    }
-    std::vector<const grid::Cell*> dense_to_run;
-    for (const auto* cell : dense_cells) {
-        if (rows.count(cell->id) == 0 || group_needed.count(cell->group_id) != 0) {
-            dense_to_run.push_back(cell);
-        }
-    }
-    summary.reused = rows.size();
-    size_t to_run = pruned_cells.size();
-    for (const auto* cell : dense_to_run) to_run += rows.count(cell->id) == 0 ? 1 : 0;
-    RECPRUNE_INFO("sched", "{} cells: {} to run, {} finished before", grid.cells.size(), to_run,
-                  summary.reused);
-
-    Progress progress(to_run, options.progress);
-    std::mutex rows_mutex;
-    std::atomic<bool> stop{false};
-    auto record = [&](const grid::Cell& cell, boost::json::object row) {
-        bool failed = row.at("status") == "failed";
-        store.append(row);
-        {
-            std::lock_guard<std::mutex> lock(rows_mutex);
-            rows[cell.id] = std::move(row);
-            ++summary.ran;
-            if (failed) ++summary.failed;
-        }
-        progress.finished(failed);
-        if (failed && options.fail_fast) stop = true;
-    };
-
-    tbb::task_arena arena(std::max(1, options.threads));
-
-    // 4. Dense groups in parallel; their weights stay in memory for the pruned cells.
-    // Known limit: every dense model of the grid is held in memory until the pruned cells end;
-    // lift by writing dense checkpoints to the output folder when grids outgrow memory.
-    std::map<std::string, std::shared_ptr<DenseBaseline>> baselines;
-    std::mutex baselines_mutex;
-    std::vector<bool> dense_has_row;
-    for (const auto* cell : dense_to_run) dense_has_row.push_back(rows.count(cell->id) != 0);
-    arena.execute([&] {
-        tbb::parallel_for(size_t{0}, dense_to_run.size(), [&](size_t i) {
-            if (stop) return;
-            const grid::Cell& cell = *dense_to_run[i];
-            bool has_row = dense_has_row[i];
-            if (!has_row) progress.started();
-            CellOutput output = run_dense_cell(cell, datasets[cell.dataset], options.cell_threads);
-            {
-                std::lock_guard<std::mutex> lock(baselines_mutex);
-                baselines[cell.group_id] = output.baseline;
-            }
-            // A rerun only to get the weights back does not write a second row.
-            if (!has_row) record(cell, std::move(output.row));
-        });
-    });
-
-    // 5. Pruned cells in parallel.
-    arena.execute([&] {
-        tbb::parallel_for(size_t{0}, pruned_cells.size(), [&](size_t i) {
-            if (stop) return;
-            const grid::Cell& cell = *pruned_cells[i];
-            progress.started();
-            CellOutput output = run_pruned_cell(cell, datasets[cell.dataset],
-                                                *baselines.at(cell.group_id),
-                                                options.cell_threads);
-            RECPRUNE_INFO("sched", "finished {} ({})", describe_cell(cell, datasets[cell.dataset]),
-                          json_io::serialize(output.row.at("status")));
-            record(cell, std::move(output.row));
-        });
-    });
-    progress.close();
-
-    // 6. The final table, in grid order.
-    for (const auto& cell : grid.cells) {
-        auto found = rows.find(cell.id);
-        if (found != rows.end()) summary.rows.push_back(found->second);
-    }
-    store.write_table(grid.document, environment, summary.rows);
-    summary.table_path = store.table_path();
-    RECPRUNE_INFO("results", "wrote {} rows to {}", summary.rows.size(),
-                  summary.table_path.string());
-    return summary;
 }
 
 }  // namespace recprune::run
