@@ -67,9 +67,8 @@ int parse(const std::string& plugin_path, const std::string& params, const std::
         return level >= RECPRUNE_LOG_LEVEL_WARN;
     };
     std::string message;
-    recprune_error_t error{&message, [](void* data, const char* text) {
-                               *static_cast<std::string*>(data) = text;
-                           }};
+    recprune_error_t error{
+        &message, [](void* data, const char* text) { *static_cast<std::string*>(data) = text; }};
     auto check = [&](recprune_status_t status) {
         if (status != RECPRUNE_STATUS_OK) throw std::runtime_error(message);
     };
@@ -93,12 +92,13 @@ int parse(const std::string& plugin_path, const std::string& params, const std::
     recprune::data::write_cache(cache, "bench", raw);
     double write_seconds = seconds_since(start);
 
-    std::printf("{\"step\": \"parse\", \"rows\": %llu, \"parse_seconds\": %.4f, "
-                "\"parse_cpu_seconds\": %.4f, \"cache_write_seconds\": %.4f, "
-                "\"columnar_bytes\": %llu, \"peak_rss_bytes\": %llu}\n",
-                static_cast<unsigned long long>(raw.row_count), parse_seconds, parse_cpu_seconds,
-                write_seconds, static_cast<unsigned long long>(raw.columnar_bytes()),
-                static_cast<unsigned long long>(peak_rss_bytes()));
+    std::printf(
+        "{\"step\": \"parse\", \"rows\": %llu, \"parse_seconds\": %.4f, "
+        "\"parse_cpu_seconds\": %.4f, \"cache_write_seconds\": %.4f, "
+        "\"columnar_bytes\": %llu, \"peak_rss_bytes\": %llu}\n",
+        static_cast<unsigned long long>(raw.row_count), parse_seconds, parse_cpu_seconds,
+        write_seconds, static_cast<unsigned long long>(raw.columnar_bytes()),
+        static_cast<unsigned long long>(peak_rss_bytes()));
     return 0;
 }
 
@@ -112,12 +112,13 @@ int reload(const std::string& cache) {
     }
     double seconds = seconds_since(start);
     double cpu_seconds = process_cpu_seconds() - cpu_start;
-    std::printf("{\"step\": \"reload\", \"rows\": %llu, \"reload_seconds\": %.4f, "
-                "\"reload_cpu_seconds\": %.4f, \"columnar_bytes\": %llu, "
-                "\"peak_rss_bytes\": %llu}\n",
-                static_cast<unsigned long long>(raw.row_count), seconds, cpu_seconds,
-                static_cast<unsigned long long>(raw.columnar_bytes()),
-                static_cast<unsigned long long>(peak_rss_bytes()));
+    std::printf(
+        "{\"step\": \"reload\", \"rows\": %llu, \"reload_seconds\": %.4f, "
+        "\"reload_cpu_seconds\": %.4f, \"columnar_bytes\": %llu, "
+        "\"peak_rss_bytes\": %llu}\n",
+        static_cast<unsigned long long>(raw.row_count), seconds, cpu_seconds,
+        static_cast<unsigned long long>(raw.columnar_bytes()),
+        static_cast<unsigned long long>(peak_rss_bytes()));
     return 0;
 }
 

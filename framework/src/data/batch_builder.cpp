@@ -55,8 +55,8 @@ const recprune_batch_t& BatchBuilder::build(std::span<const uint64_t> rows) {
         auto mapped = [&](uint32_t id) {
             if (remap.empty()) return id;
             if (id >= remap.size()) {
-                throw std::out_of_range("batch builder: field " + std::to_string(field) +
-                                        " id " + std::to_string(id) + " is past its row map of " +
+                throw std::out_of_range("batch builder: field " + std::to_string(field) + " id " +
+                                        std::to_string(id) + " is past its row map of " +
                                         std::to_string(remap.size()) + " entries");
             }
             return remap[id];

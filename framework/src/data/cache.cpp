@@ -84,7 +84,8 @@ private:
     }
     [[noreturn]] void fail(const char* what) {
         throw DataError("cache write failed: " + path_.string() + ": " + what + ": " +
-                        std::strerror(errno) + "; check free space and permissions of the "
+                        std::strerror(errno) +
+                        "; check free space and permissions of the "
                         "cache folder");
     }
 
@@ -154,8 +155,8 @@ public:
     bool borrow(ColumnArray<T>& values, uint64_t count, const std::shared_ptr<const void>& owner) {
         if (count > (size_ - position_) / sizeof(T)) return false;
         if (count > 0) {
-            values = ColumnArray<T>::borrow(reinterpret_cast<const T*>(data_ + position_), count,
-                                            owner);
+            values =
+                ColumnArray<T>::borrow(reinterpret_cast<const T*>(data_ + position_), count, owner);
         }
         position_ += count * sizeof(T);
         return true;
@@ -177,8 +178,7 @@ struct ColumnHeader {
 }  // namespace
 
 std::string fingerprint(std::string_view plugin_name, std::string_view plugin_version,
-                        std::string_view params_json,
-                        const std::vector<std::string>& source_paths,
+                        std::string_view params_json, const std::vector<std::string>& source_paths,
                         std::string_view settings_json) {
     ContentHasher hasher;
     hasher.update_field("recprune dataset fingerprint v1");
@@ -243,8 +243,8 @@ void write_cache(const std::filesystem::path& path, const std::string& fingerpri
     }
 }
 
-bool read_cache(const std::filesystem::path& path, const std::string& fingerprint,
-                RawTable& table, std::string& reason) {
+bool read_cache(const std::filesystem::path& path, const std::string& fingerprint, RawTable& table,
+                std::string& reason) {
     auto mapping = std::make_shared<MappedCache>(path);
     if (mapping->data() == nullptr) {
         reason = "no cache file";

@@ -16,8 +16,7 @@ namespace recprune::data {
 /// together with the plugin's name and version, its parameters and the data settings. Any
 /// change to a file or a parameter changes it. Throws DataError when a source is unreadable.
 std::string fingerprint(std::string_view plugin_name, std::string_view plugin_version,
-                        std::string_view params_json,
-                        const std::vector<std::string>& source_paths,
+                        std::string_view params_json, const std::vector<std::string>& source_paths,
                         std::string_view settings_json);
 
 /// Path of the cache file for `fingerprint` inside `cache_dir`.
@@ -33,8 +32,8 @@ void write_cache(const std::filesystem::path& path, const std::string& fingerpri
 /// open while any of them lives. Returns false (and leaves `table` unspecified)
 /// when the file is absent, was written for another fingerprint or format version, is cut
 /// short, or fails its checksum; `reason` then says which.
-bool read_cache(const std::filesystem::path& path, const std::string& fingerprint,
-                RawTable& table, std::string& reason);
+bool read_cache(const std::filesystem::path& path, const std::string& fingerprint, RawTable& table,
+                std::string& reason);
 
 /// Returns the table from `cache_dir` when a valid cache for `fingerprint` is there; otherwise
 /// calls `parse()` and writes its result to the cache. An empty `cache_dir` disables caching.

@@ -16,7 +16,9 @@ constexpr uint64_t kPrime1 = 0x9e3779b185ebca87ULL;
 constexpr uint64_t kPrime2 = 0xc2b2ae3d27d4eb4fULL;
 constexpr uint64_t kPrime3 = 0x165667b19e3779f9ULL;
 
-uint64_t rotate_left(uint64_t value, int bits) { return (value << bits) | (value >> (64 - bits)); }
+uint64_t rotate_left(uint64_t value, int bits) {
+    return (value << bits) | (value >> (64 - bits));
+}
 
 uint64_t load64(const unsigned char* bytes) {
     uint64_t value;
@@ -42,8 +44,7 @@ uint64_t lane_step(uint64_t lane, uint64_t word) {
 
 }  // namespace
 
-ContentHasher::ContentHasher()
-    : lanes_{kPrime1 + kPrime2, kPrime2, 0, 0 - kPrime1} {}
+ContentHasher::ContentHasher() : lanes_{kPrime1 + kPrime2, kPrime2, 0, 0 - kPrime1} {}
 
 void ContentHasher::consume_block(const unsigned char* block) {
     for (int lane = 0; lane < 4; ++lane) {
@@ -78,7 +79,9 @@ void ContentHasher::update_field(std::string_view text) {
     update(text);
 }
 
-void ContentHasher::update_u64(uint64_t value) { update(&value, sizeof(value)); }
+void ContentHasher::update_u64(uint64_t value) {
+    update(&value, sizeof(value));
+}
 
 void ContentHasher::update_file(const std::filesystem::path& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

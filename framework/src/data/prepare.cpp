@@ -108,8 +108,7 @@ uint64_t log_squared_token(double value) {
 // Bucket boundaries at the training quantiles k/buckets (duplicates removed); token = number
 // of boundaries <= value, so equal values always share a bucket.
 std::vector<double> quantile_boundaries(const RawColumn& column,
-                                        const std::vector<uint64_t>& train_rows,
-                                        uint32_t buckets) {
+                                        const std::vector<uint64_t>& train_rows, uint32_t buckets) {
     std::vector<double> values;
     values.reserve(train_rows.size());
     for (uint64_t row : train_rows) {
@@ -187,17 +186,20 @@ std::string resolve_numeric_method(const DataSettings& settings,
 }
 
 // Labels for the task. Returns the threshold used (NaN for "rating").
-double derive_labels(const RawTable& table, const std::string& task,
-                     const DataSettings& settings, const boost::json::object& plugin_meta,
-                     const SplitRows& split, PreparedData& out) {
+double derive_labels(const RawTable& table, const std::string& task, const DataSettings& settings,
+                     const boost::json::object& plugin_meta, const SplitRows& split,
+                     PreparedData& out) {
     Part* parts[3] = {&out.train, &out.validation, &out.test};
     const std::vector<uint64_t>* rows[3] = {&split.train, &split.validation, &split.test};
     int label_index = table.find_role(RECPRUNE_COLUMN_ROLE_LABEL);
     if (label_index < 0) {
         if (task != "topk") {
-            throw DataError("no label column: the dataset has no column with the label role, "
-                            "which task \"" + task + "\" needs; use task \"topk\" for "
-                            "interaction-only data");
+            throw DataError(
+                "no label column: the dataset has no column with the label role, "
+                "which task \"" +
+                task +
+                "\" needs; use task \"topk\" for "
+                "interaction-only data");
         }
         for (int part = 0; part < 3; ++part) parts[part]->labels.assign(rows[part]->size(), 1.0f);
         return std::nan("");
@@ -224,7 +226,8 @@ double derive_labels(const RawTable& table, const std::string& task,
                 if (value != 0.0 && value != 1.0) {
                     throw DataError("no positive threshold: label column \"" + labels.name +
                                     "\" holds " + json_io::serialize(boost::json::value(value)) +
-                                    " at row " + std::to_string(row) + ", not only 0 and 1; "
+                                    " at row " + std::to_string(row) +
+                                    ", not only 0 and 1; "
                                     "set positive_threshold in the grid's dataset entry");
                 }
             }
@@ -344,12 +347,12 @@ PreparedData prepare(const RawTable& table, const DataSettings& settings) {
                 source.tokens[row] =
                     std::isnan(value)
                         ? RECPRUNE_MISSING_KEY
-                        : static_cast<uint64_t>(std::upper_bound(boundaries.begin(),
-                                                                 boundaries.end(), value) -
-                                                boundaries.begin());
+                        : static_cast<uint64_t>(
+                              std::upper_bound(boundaries.begin(), boundaries.end(), value) -
+                              boundaries.begin());
             }
-            numeric_meta[column.name] = boost::json::object{
-                {"boundaries", boost::json::value_from(boundaries)}};
+            numeric_meta[column.name] =
+                boost::json::object{{"boundaries", boost::json::value_from(boundaries)}};
         }
         sources.push_back(std::move(source));
     }

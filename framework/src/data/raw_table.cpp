@@ -12,10 +12,14 @@ namespace {
 
 const char* type_name(uint32_t type) {
     switch (type) {
-        case RECPRUNE_COLUMN_TYPE_CATEGORICAL: return "categorical";
-        case RECPRUNE_COLUMN_TYPE_MULTI_HOT: return "multi-hot";
-        case RECPRUNE_COLUMN_TYPE_NUMERIC: return "numeric";
-        default: return "unknown";
+        case RECPRUNE_COLUMN_TYPE_CATEGORICAL:
+            return "categorical";
+        case RECPRUNE_COLUMN_TYPE_MULTI_HOT:
+            return "multi-hot";
+        case RECPRUNE_COLUMN_TYPE_NUMERIC:
+            return "numeric";
+        default:
+            return "unknown";
     }
 }
 
@@ -62,8 +66,8 @@ void check_column(const RawColumn& column, uint64_t row_count) {
         default:
             fail_column(column.name, "has unknown type " + std::to_string(column.type));
     }
-    bool numeric_role = (column.roles & (RECPRUNE_COLUMN_ROLE_LABEL |
-                                         RECPRUNE_COLUMN_ROLE_TIMESTAMP)) != 0;
+    bool numeric_role =
+        (column.roles & (RECPRUNE_COLUMN_ROLE_LABEL | RECPRUNE_COLUMN_ROLE_TIMESTAMP)) != 0;
     if (numeric_role && column.type != RECPRUNE_COLUMN_TYPE_NUMERIC) {
         fail_column(column.name, std::string("is ") + type_name(column.type) +
                                      " but has the label or timestamp role, which needs a "
@@ -168,7 +172,9 @@ RawTable take_table(const recprune_table_t& table, const std::shared_ptr<const v
 
 }  // namespace
 
-RawTable copy_table(const recprune_table_t& table) { return take_table(table, nullptr); }
+RawTable copy_table(const recprune_table_t& table) {
+    return take_table(table, nullptr);
+}
 
 RawTable adopt_table(const recprune_table_t& table, std::shared_ptr<const void> owner) {
     if (!owner) throw std::invalid_argument("adopt_table: owner is empty");

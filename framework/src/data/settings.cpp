@@ -37,8 +37,7 @@ public:
                 return;
             }
         }
-        problem(path, json_io::serialize(value) + " is not one of " + list,
-                "use one of " + list);
+        problem(path, json_io::serialize(value) + " is not one of " + list, "use one of " + list);
     }
 
     void read_fraction(const boost::json::value& value, const std::string& path, double& out) {
@@ -70,8 +69,9 @@ public:
             return;
         }
         if (count < minimum || count > std::numeric_limits<Unsigned>::max()) {
-            problem(path, std::to_string(count) + " is outside [" + std::to_string(minimum) +
-                              ", " + std::to_string(std::numeric_limits<Unsigned>::max()) + "]",
+            problem(path,
+                    std::to_string(count) + " is outside [" + std::to_string(minimum) + ", " +
+                        std::to_string(std::numeric_limits<Unsigned>::max()) + "]",
                     "give a whole number of at least " + std::to_string(minimum));
             return;
         }
@@ -102,8 +102,8 @@ private:
     std::vector<std::string>& problems_;
 };
 
-void read_split(SettingsReader& reader, const boost::json::object& object,
-                const std::string& path, SplitSettings& split) {
+void read_split(SettingsReader& reader, const boost::json::object& object, const std::string& path,
+                SplitSettings& split) {
     for (const auto& [key, value] : object) {
         std::string child = json_io::child_path(path, key);
         if (key == "method") {
@@ -172,8 +172,7 @@ boost::json::object DataSettings::to_json() const {
 }
 
 DataSettings parse_data_settings(const boost::json::object& dataset_entry,
-                                 const std::string& json_path,
-                                 std::vector<std::string>& problems) {
+                                 const std::string& json_path, std::vector<std::string>& problems) {
     DataSettings settings;
     SettingsReader reader(problems);
     for (const auto& [key, value] : dataset_entry) {

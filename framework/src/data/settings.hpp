@@ -61,8 +61,7 @@ struct DataSettings {
 /// Appends one message per problem to `problems`, each naming its JSON path under
 /// `json_path`, and keeps the default for every setting that has a problem.
 DataSettings parse_data_settings(const boost::json::object& dataset_entry,
-                                 const std::string& json_path,
-                                 std::vector<std::string>& problems);
+                                 const std::string& json_path, std::vector<std::string>& problems);
 
 /// Returns the plugin parameters with the bad-line policy added as "on_bad_line", which every
 /// in-tree dataset plugin accepts; the runner passes this to the plugin's create().

@@ -28,8 +28,9 @@ const RawColumn& require_user_column(const RawTable& table, const std::string& w
 const RawColumn& require_time_column(const RawTable& table) {
     const RawColumn* times = column_with_role(table, RECPRUNE_COLUMN_ROLE_TIMESTAMP);
     if (times == nullptr) {
-        throw ConfigError("invalid data settings: split.method \"time\" needs a timestamp "
-                          "column, and this dataset has none; use \"random\"");
+        throw ConfigError(
+            "invalid data settings: split.method \"time\" needs a timestamp "
+            "column, and this dataset has none; use \"random\"");
     }
     for (uint64_t row = 0; row < table.row_count; ++row) {
         if (std::isnan(times->numeric[row])) {
@@ -128,7 +129,8 @@ void split_leave_one_out(std::vector<uint64_t> rows, const RawTable& table,
         if (users.keys[a] != users.keys[b]) return users.keys[a] < users.keys[b];
         double time_a = time_of(a), time_b = time_of(b);
         // NaN timestamps sort first, so a row without a time is never held out.
-        if (std::isnan(time_a) || std::isnan(time_b)) return std::isnan(time_a) && !std::isnan(time_b);
+        if (std::isnan(time_a) || std::isnan(time_b))
+            return std::isnan(time_a) && !std::isnan(time_b);
         return time_a < time_b;
     });
     const uint64_t held_out = settings.validation > 0.0 ? 2 : 1;

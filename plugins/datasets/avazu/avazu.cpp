@@ -24,11 +24,12 @@ using recprune::json;
 namespace text = recprune::text;
 
 constexpr std::array<std::string_view, 24> kColumns = {
-    "id",           "click",      "hour",        "C1",          "banner_pos",
-    "site_id",      "site_domain", "site_category", "app_id",    "app_domain",
-    "app_category", "device_id",  "device_ip",   "device_model", "device_type",
-    "device_conn_type", "C14",    "C15",         "C16",         "C17",
-    "C18",          "C19",        "C20",         "C21"};
+    "id",         "click",        "hour",         "C1",
+    "banner_pos", "site_id",      "site_domain",  "site_category",
+    "app_id",     "app_domain",   "app_category", "device_id",
+    "device_ip",  "device_model", "device_type",  "device_conn_type",
+    "C14",        "C15",          "C16",          "C17",
+    "C18",        "C19",          "C20",          "C21"};
 constexpr size_t kFirstCategorical = 3;  // C1
 
 constexpr const char* kSchema = R"json({"parameters": {
@@ -47,7 +48,8 @@ int64_t days_since_epoch(int64_t year, int64_t month, int64_t day) {
     const int64_t era = (year >= 0 ? year : year - 399) / 400;
     const int64_t year_of_era = year - era * 400;
     const int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    const int64_t day_of_era =
+        year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     return era * 146097 + day_of_era - 719468;
 }
 
@@ -58,15 +60,16 @@ public:
           path_(params.value("path", std::string())),
           bad_lines_(params.value("on_bad_line", std::string("fail"))) {
         if (path_.empty()) {
-            throw recprune::InvalidArgument("invalid parameter: avazu.path: missing or empty; give "
-                                            "the Avazu CSV file");
+            throw recprune::InvalidArgument(
+                "invalid parameter: avazu.path: missing or empty; give "
+                "the Avazu CSV file");
         }
         path_ = std::filesystem::absolute(path_).lexically_normal().string();
         int64_t threads = params.value("threads", int64_t{0});
         if (threads < 0) {
-            throw recprune::InvalidArgument("invalid parameter: avazu.threads: " +
-                                            std::to_string(threads) +
-                                            " is negative; use 0 for every core");
+            throw recprune::InvalidArgument(
+                "invalid parameter: avazu.threads: " + std::to_string(threads) +
+                " is negative; use 0 for every core");
         }
         options_.threads = static_cast<unsigned>(threads);
     }
@@ -77,7 +80,8 @@ public:
         detect_layout();
 
         recprune::Table table;
-        if (has_click_) table.columns.push_back(text::make_numeric("click", RECPRUNE_COLUMN_ROLE_LABEL));
+        if (has_click_)
+            table.columns.push_back(text::make_numeric("click", RECPRUNE_COLUMN_ROLE_LABEL));
         table.columns.push_back(text::make_numeric("timestamp", RECPRUNE_COLUMN_ROLE_TIMESTAMP));
         table.columns.push_back(text::make_categorical("hour_of_day"));
         table.columns.push_back(text::make_categorical("weekday"));
@@ -100,9 +104,10 @@ public:
                 if (has_click_) {
                     std::string_view click = fields[1];
                     if (click != "0" && click != "1") {
-                        text::fail(where, "click",
-                                   "expected a click label 0 or 1, found " + text::quote_value(click),
-                                   "fix the value, or set on_bad_line to \"skip\"");
+                        text::fail(
+                            where, "click",
+                            "expected a click label 0 or 1, found " + text::quote_value(click),
+                            "fix the value, or set on_bad_line to \"skip\"");
                     }
                     columns[0]->numeric[row] = click == "1" ? 1.0 : 0.0;
                 }

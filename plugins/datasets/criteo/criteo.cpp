@@ -67,9 +67,10 @@ public:
         path_ = std::filesystem::absolute(path_).lexically_normal().string();
         int64_t threads = params.value("threads", int64_t{0});
         if (threads < 0) {
-            throw recprune::InvalidArgument("invalid parameter: criteo.threads: " +
-                                            std::to_string(threads) + " is negative; use 0 for "
-                                            "every core");
+            throw recprune::InvalidArgument(
+                "invalid parameter: criteo.threads: " + std::to_string(threads) +
+                " is negative; use 0 for "
+                "every core");
         }
         options_.threads = static_cast<unsigned>(threads);
     }
@@ -85,7 +86,8 @@ public:
         const bool has_label = field_count == expected_with_label;
 
         recprune::Table table;
-        if (has_label) table.columns.push_back(text::make_numeric("label", RECPRUNE_COLUMN_ROLE_LABEL));
+        if (has_label)
+            table.columns.push_back(text::make_numeric("label", RECPRUNE_COLUMN_ROLE_LABEL));
         for (size_t index = 1; index <= kIntegerCount; ++index) {
             table.columns.push_back(
                 text::make_numeric("I" + std::to_string(index), RECPRUNE_COLUMN_ROLE_FEATURE));
@@ -107,10 +109,10 @@ public:
                 if (has_label) {
                     std::string_view label = fields[0];
                     if (label != "0" && label != "1") {
-                        text::fail(where, "label",
-                                   "expected a click label 0 or 1, found " +
-                                       text::quote_value(label),
-                                   "fix the value, or set on_bad_line to \"skip\"");
+                        text::fail(
+                            where, "label",
+                            "expected a click label 0 or 1, found " + text::quote_value(label),
+                            "fix the value, or set on_bad_line to \"skip\"");
                     }
                     columns[0]->numeric[row] = label == "1" ? 1.0 : 0.0;
                 }
@@ -120,10 +122,10 @@ public:
                     if (!value.empty()) {
                         int64_t integer = 0;
                         if (!text::try_parse_int(value, integer)) {
-                            text::fail(where, columns[first_integer + index]->name,
-                                       "expected an integer count, found " +
-                                           text::quote_value(value),
-                                       "fix the value, or set on_bad_line to \"skip\"");
+                            text::fail(
+                                where, columns[first_integer + index]->name,
+                                "expected an integer count, found " + text::quote_value(value),
+                                "fix the value, or set on_bad_line to \"skip\"");
                         }
                         number = static_cast<double>(integer);
                     }

@@ -53,7 +53,8 @@ struct ColumnSpec {
     size_t output = 0;            // index into the table's columns
 };
 
-[[noreturn]] void invalid(const std::string& where, const std::string& why, const std::string& fix) {
+[[noreturn]] void invalid(const std::string& where, const std::string& why,
+                          const std::string& fix) {
     throw recprune::InvalidArgument("invalid parameter: csv." + where + ": " + why + "; " + fix);
 }
 
@@ -71,7 +72,8 @@ uint32_t parse_role(const json& value, const std::string& where) {
 
 ColumnSpec parse_spec(const json& entry, size_t position) {
     const std::string where = "columns[" + std::to_string(position) + "]";
-    if (!entry.is_object()) invalid(where, entry.dump() + " is not an object", "write {\"name\": ..., \"type\": ...}");
+    if (!entry.is_object())
+        invalid(where, entry.dump() + " is not an object", "write {\"name\": ..., \"type\": ...}");
     ColumnSpec spec;
     spec.field_index = position;
     if (!entry.contains("name") || !entry["name"].is_string() ||
@@ -86,14 +88,16 @@ ColumnSpec parse_spec(const json& entry, size_t position) {
         spec.kind = ColumnKind::MultiHot;
         spec.value_separator = entry.value("separator", std::string("|"));
         if (spec.value_separator.empty()) {
-            invalid(where + ".separator", "empty", "give the separator between values, such as \"|\"");
+            invalid(where + ".separator", "empty",
+                    "give the separator between values, such as \"|\"");
         }
     } else if (type == "numeric") {
         spec.kind = ColumnKind::Numeric;
     } else if (type == "skip") {
         spec.kind = ColumnKind::Skip;
     } else {
-        invalid(where + ".type", "\"" + type + "\" is not one of categorical, multi_hot, numeric, skip",
+        invalid(where + ".type",
+                "\"" + type + "\" is not one of categorical, multi_hot, numeric, skip",
                 "use one of them");
     }
     if (entry.contains("roles")) {
@@ -103,17 +107,21 @@ ColumnSpec parse_spec(const json& entry, size_t position) {
             spec.roles = parse_role(roles, where + ".roles");
         } else if (roles.is_array()) {
             for (size_t index = 0; index < roles.size(); ++index) {
-                spec.roles |= parse_role(roles[index], where + ".roles[" + std::to_string(index) + "]");
+                spec.roles |=
+                    parse_role(roles[index], where + ".roles[" + std::to_string(index) + "]");
             }
         } else {
             invalid(where + ".roles", roles.dump() + " is not a role or a list of roles",
                     "write [\"feature\", \"user\"]");
         }
     }
-    const bool numeric_role = (spec.roles & (RECPRUNE_COLUMN_ROLE_LABEL | RECPRUNE_COLUMN_ROLE_TIMESTAMP)) != 0;
-    const bool entity_role = (spec.roles & (RECPRUNE_COLUMN_ROLE_USER | RECPRUNE_COLUMN_ROLE_ITEM)) != 0;
+    const bool numeric_role =
+        (spec.roles & (RECPRUNE_COLUMN_ROLE_LABEL | RECPRUNE_COLUMN_ROLE_TIMESTAMP)) != 0;
+    const bool entity_role =
+        (spec.roles & (RECPRUNE_COLUMN_ROLE_USER | RECPRUNE_COLUMN_ROLE_ITEM)) != 0;
     if (numeric_role && spec.kind != ColumnKind::Numeric) {
-        invalid(where + ".type", "a label or timestamp column must be numeric", "set \"type\": \"numeric\"");
+        invalid(where + ".type", "a label or timestamp column must be numeric",
+                "set \"type\": \"numeric\"");
     }
     if (entity_role && spec.kind != ColumnKind::Categorical) {
         invalid(where + ".type", "a user or item column must be categorical",
@@ -135,21 +143,26 @@ public:
         if (path_.empty()) invalid("path", "missing or empty", "give the CSV or TSV file");
         path_ = std::filesystem::absolute(path_).lexically_normal().string();
         if (separator_.empty()) invalid("separator", "empty", "give a separator such as \",\"");
-        if (quote_.size() > 1) invalid("quote", "\"" + quote_ + "\" is longer than one character", "give one character or \"\"");
+        if (quote_.size() > 1)
+            invalid("quote", "\"" + quote_ + "\" is longer than one character",
+                    "give one character or \"\"");
         if (!quote_.empty() && separator_.size() != 1) {
             invalid("quote", "quoting needs a one-character separator, not \"" + separator_ + "\"",
                     "turn quoting off or use a one-character separator");
         }
         const json columns = params.value("columns", json::array());
         if (!columns.is_array() || columns.empty()) {
-            invalid("columns", "missing or empty", "describe the file's columns, such as [{\"name\": \"user\", \"roles\": [\"user\"]}]");
+            invalid("columns", "missing or empty",
+                    "describe the file's columns, such as [{\"name\": \"user\", \"roles\": "
+                    "[\"user\"]}]");
         }
         for (size_t position = 0; position < columns.size(); ++position) {
             specs_.push_back(parse_spec(columns[position], position));
             for (size_t earlier = 0; earlier + 1 < specs_.size(); ++earlier) {
                 if (specs_[earlier].name == specs_.back().name) {
                     invalid("columns[" + std::to_string(position) + "].name",
-                            "\"" + specs_.back().name + "\" appears twice", "give each column its own name");
+                            "\"" + specs_.back().name + "\" appears twice",
+                            "give each column its own name");
                 }
             }
         }
@@ -217,7 +230,8 @@ public:
                             if (field.empty()) break;
                             text::split(field, spec.value_separator, values);
                             for (std::string_view value : values) {
-                                if (value.empty()) continue;  // "a||b" and a trailing "|" add nothing
+                                if (value.empty())
+                                    continue;  // "a||b" and a trailing "|" add nothing
                                 if (check_utf8_) text::require_utf8(value, where, spec.name);
                                 multi_keys[index].push_back(text::hash_token(value));
                             }

@@ -47,7 +47,8 @@ void split_whitespace(std::string_view line, std::vector<std::string_view>& toke
     tokens.clear();
     size_t position = 0;
     while (position < line.size()) {
-        while (position < line.size() && (line[position] == ' ' || line[position] == '\t')) ++position;
+        while (position < line.size() && (line[position] == ' ' || line[position] == '\t'))
+            ++position;
         size_t end = position;
         while (end < line.size() && line[end] != ' ' && line[end] != '\t') ++end;
         if (end > position) tokens.push_back(line.substr(position, end - position));
@@ -57,8 +58,9 @@ void split_whitespace(std::string_view line, std::vector<std::string_view>& toke
 
 uint64_t feature_key(std::string_view feature) {
     uint64_t key = 0;
-    return text::try_parse_uint(feature, key) && key != RECPRUNE_MISSING_KEY ? key
-                                                                              : text::hash_token(feature);
+    return text::try_parse_uint(feature, key) && key != RECPRUNE_MISSING_KEY
+               ? key
+               : text::hash_token(feature);
 }
 
 class Libsvm : public recprune::Dataset {
@@ -70,8 +72,9 @@ public:
           libsvm_fields_(params.value("libsvm_fields", std::string("auto"))),
           bad_lines_(params.value("on_bad_line", std::string("fail"))) {
         if (path_.empty()) {
-            throw recprune::InvalidArgument("invalid parameter: libsvm.path: missing or empty; "
-                                            "give the libsvm or FFM file");
+            throw recprune::InvalidArgument(
+                "invalid parameter: libsvm.path: missing or empty; "
+                "give the libsvm or FFM file");
         }
         path_ = std::filesystem::absolute(path_).lexically_normal().string();
     }
@@ -115,16 +118,17 @@ public:
         }
 
         if (resolved_format_.empty()) resolved_format_ = format_ == "auto" ? "libsvm" : format_;
-        const bool by_position = resolved_format_ == "libsvm" &&
-                                 (libsvm_fields_ == "position" ||
-                                  (libsvm_fields_ == "auto" && same_count));
+        const bool by_position =
+            resolved_format_ == "libsvm" &&
+            (libsvm_fields_ == "position" || (libsvm_fields_ == "auto" && same_count));
         recprune::Table table = build_table(labels, entries, row_offsets, by_position);
 
         json metadata = json::object();
         metadata["task_hint"] = "ctr";
         metadata["positive_threshold"] = 0.5;
         metadata["format"] = resolved_format_;
-        if (resolved_format_ == "libsvm") metadata["libsvm_fields"] = by_position ? "position" : "multi_hot";
+        if (resolved_format_ == "libsvm")
+            metadata["libsvm_fields"] = by_position ? "position" : "multi_hot";
         metadata["non_unit_values"] = non_unit_values;
         bad_lines_.write_metadata(metadata);
         table.metadata = std::move(metadata);
@@ -155,10 +159,12 @@ private:
             }
             const size_t expected = resolved_format_ == "ffm" ? 2 : 1;
             if (colons != expected) {
-                text::fail(where, "token " + std::to_string(index),
-                           "expected " + std::string(expected == 2 ? "field:feature:value" : "feature:value") +
-                               ", found " + text::quote_value(token),
-                           "use one token form for the whole file");
+                text::fail(
+                    where, "token " + std::to_string(index),
+                    "expected " +
+                        std::string(expected == 2 ? "field:feature:value" : "feature:value") +
+                        ", found " + text::quote_value(token),
+                    "use one token form for the whole file");
             }
             size_t first = token.find(':');
             size_t last = token.rfind(':');
@@ -176,7 +182,8 @@ private:
         return non_unit;
     }
 
-    recprune::Table build_table(const std::vector<double>& labels, const std::vector<Entry>& entries,
+    recprune::Table build_table(const std::vector<double>& labels,
+                                const std::vector<Entry>& entries,
                                 const std::vector<uint64_t>& row_offsets, bool by_position) const {
         recprune::Table table;
         table.row_count = labels.size();
@@ -201,15 +208,19 @@ private:
         std::map<uint64_t, uint64_t> in_row;
         for (uint64_t row = 0; row < table.row_count; ++row) {
             in_row.clear();
-            for (uint64_t at = row_offsets[row]; at < row_offsets[row + 1]; ++at) ++in_row[entries[at].field];
-            for (auto [field, count] : in_row) max_per_row[field] = std::max(max_per_row[field], count);
+            for (uint64_t at = row_offsets[row]; at < row_offsets[row + 1]; ++at)
+                ++in_row[entries[at].field];
+            for (auto [field, count] : in_row)
+                max_per_row[field] = std::max(max_per_row[field], count);
         }
         std::map<uint64_t, size_t> column_of;
         for (auto [field, maximum] : max_per_row) {
             column_of[field] = table.columns.size();
             std::string name = "f" + std::to_string(field);
-            table.columns.push_back(maximum <= 1 ? text::make_categorical(name) : text::make_multi_hot(name));
-            if (maximum <= 1) table.columns.back().keys.assign(table.row_count, RECPRUNE_MISSING_KEY);
+            table.columns.push_back(maximum <= 1 ? text::make_categorical(name)
+                                                 : text::make_multi_hot(name));
+            if (maximum <= 1)
+                table.columns.back().keys.assign(table.row_count, RECPRUNE_MISSING_KEY);
         }
         for (uint64_t row = 0; row < table.row_count; ++row) {
             for (uint64_t at = row_offsets[row]; at < row_offsets[row + 1]; ++at) {
@@ -221,7 +232,8 @@ private:
                 }
             }
             for (auto& column : table.columns) {
-                if (column.type == RECPRUNE_COLUMN_TYPE_MULTI_HOT) column.offsets.push_back(column.keys.size());
+                if (column.type == RECPRUNE_COLUMN_TYPE_MULTI_HOT)
+                    column.offsets.push_back(column.keys.size());
             }
         }
         table.columns.push_back(std::move(label));

@@ -33,9 +33,9 @@ constexpr double kDefaultPositiveThreshold = 4.0;
 
 // Genre order of the 19 u.item flags, as listed in u.genre.
 constexpr std::array<std::string_view, 19> kGenres100k = {
-    "unknown", "Action",    "Adventure", "Animation", "Children's", "Comedy",  "Crime",
-    "Documentary", "Drama", "Fantasy",   "Film-Noir", "Horror",     "Musical", "Mystery",
-    "Romance", "Sci-Fi",    "Thriller",  "War",       "Western"};
+    "unknown",     "Action", "Adventure", "Animation", "Children's", "Comedy",  "Crime",
+    "Documentary", "Drama",  "Fantasy",   "Film-Noir", "Horror",     "Musical", "Mystery",
+    "Romance",     "Sci-Fi", "Thriller",  "War",       "Western"};
 
 // Age bucket codes of MovieLens 1M, lower bound of each range.
 constexpr std::array<int64_t, 7> kAgeBuckets = {1, 18, 25, 35, 45, 50, 56};
@@ -84,14 +84,15 @@ public:
           include_titles_(params.value("include_titles", false)) {
         if (folder_.empty()) {
             throw recprune::InvalidArgument(
-                "invalid parameter: movielens.path: missing or empty; give the MovieLens folder, such as "
+                "invalid parameter: movielens.path: missing or empty; give the MovieLens folder, "
+                "such as "
                 "the unpacked ml-100k or ml-1m");
         }
         folder_ = std::filesystem::absolute(folder_).lexically_normal().string();
         if (variant_ != "auto" && variant_ != "100k" && variant_ != "1m") {
-            throw recprune::InvalidArgument("invalid parameter: movielens.variant: " +
-                                            text::quote_value(variant_) +
-                                            " is not one of auto, 100k, 1m; use one of them");
+            throw recprune::InvalidArgument(
+                "invalid parameter: movielens.variant: " + text::quote_value(variant_) +
+                " is not one of auto, 100k, 1m; use one of them");
         }
         if (zip_prefix_length_ < 0) {
             throw recprune::InvalidArgument("invalid parameter: movielens.zip_prefix_length: " +
@@ -216,7 +217,8 @@ private:
 
     static void check_gender(std::string_view gender, const text::Location& where) {
         if (gender != "M" && gender != "F") {
-            text::fail(where, "gender", "expected \"M\" or \"F\", found " + text::quote_value(gender),
+            text::fail(where, "gender",
+                       "expected \"M\" or \"F\", found " + text::quote_value(gender),
                        "fix the value, or set on_bad_line to \"skip\"");
         }
     }
@@ -245,7 +247,8 @@ private:
                 if (!inserted) continue;  // the first line for a movie wins
                 entry->second.first = static_cast<uint32_t>(movies.genre_keys.size());
                 for (size_t genre = 0; genre < kGenres100k.size(); ++genre) {
-                    if (flags[genre]) movies.genre_keys.push_back(text::hash_token(kGenres100k[genre]));
+                    if (flags[genre])
+                        movies.genre_keys.push_back(text::hash_token(kGenres100k[genre]));
                 }
                 entry->second.second = static_cast<uint32_t>(movies.genre_keys.size());
                 if (include_titles_) {

@@ -51,7 +51,8 @@ public:
           include_titles_(params.value("include_titles", false)) {
         if (folder_.empty()) {
             throw recprune::InvalidArgument(
-                "invalid parameter: movietweetings.path: missing or empty; give the folder that holds "
+                "invalid parameter: movietweetings.path: missing or empty; give the folder that "
+                "holds "
                 "ratings.dat and movies.dat, such as experiments/data/movietweetings");
         }
         folder_ = std::filesystem::absolute(folder_).lexically_normal().string();
@@ -64,8 +65,8 @@ public:
     recprune::Table load() override {
         json metadata = json::object();
         MovieGenres genres = read_movies(text::join_path(folder_, "movies.dat"), metadata);
-        recprune::Table table = read_ratings(text::join_path(folder_, "ratings.dat"), genres,
-                                             metadata);
+        recprune::Table table =
+            read_ratings(text::join_path(folder_, "ratings.dat"), genres, metadata);
         metadata["task_hint"] = "ctr";
         metadata["positive_threshold"] = kDefaultPositiveThreshold;
         metadata["rating_scale"] = {0, 10};
@@ -107,8 +108,8 @@ private:
                 if (genre_text.empty()) genre_names.clear();
                 for (std::string_view genre : genre_names) {
                     if (genre.empty()) {
-                        text::fail(where, "genres", "empty genre name in " +
-                                                        text::quote_value(genre_text),
+                        text::fail(where, "genres",
+                                   "empty genre name in " + text::quote_value(genre_text),
                                    "separate genres with single '|' characters");
                     }
                     text::require_utf8(genre, where, "genres");
@@ -139,8 +140,8 @@ private:
     }
 
     static void check_movie_id(std::string_view movie_id, const text::Location& where) {
-        bool digits = !movie_id.empty() &&
-                      movie_id.find_first_not_of("0123456789") == std::string_view::npos;
+        bool digits =
+            !movie_id.empty() && movie_id.find_first_not_of("0123456789") == std::string_view::npos;
         if (!digits) {
             text::fail(where, "movie_id",
                        "expected a numeric IMDb id such as \"0120735\", found " +
@@ -172,10 +173,10 @@ private:
                 check_movie_id(fields[1], where);
                 double value = text::parse_double(fields[2], where, "rating");
                 if (value < 0.0 || value > 10.0) {
-                    text::fail(where, "rating",
-                               "expected a rating in [0, 10], found " +
-                                   text::quote_value(fields[2]),
-                               "fix the value, or set on_bad_line to \"skip\"");
+                    text::fail(
+                        where, "rating",
+                        "expected a rating in [0, 10], found " + text::quote_value(fields[2]),
+                        "fix the value, or set on_bad_line to \"skip\"");
                 }
                 int64_t time = text::parse_int(fields[3], where, "timestamp");
 

@@ -71,7 +71,8 @@ TEST_CASE("avazu: a bad hour names line and field") {
     DatasetPlugin plugin("avazu");
 
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}}),
-                         (("malformed data: " + path + ":3: field \"hour\": expected YYMMDDHH, "
+                         (("malformed data: " + path +
+                           ":3: field \"hour\": expected YYMMDDHH, "
                            "found \"14132100\"; fix the value, or set on_bad_line to \"skip\"")
                               .c_str()),
                          PluginCallError);

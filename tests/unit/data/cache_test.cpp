@@ -19,12 +19,20 @@ namespace {
 RawTable sample_table() {
     RawTable table;
     table.row_count = 3;
-    RawColumn user{"user", RECPRUNE_COLUMN_TYPE_CATEGORICAL,
-                   RECPRUNE_COLUMN_ROLE_FEATURE | RECPRUNE_COLUMN_ROLE_USER, {}, {5, 6, 5}, {}};
-    RawColumn tags{"tags", RECPRUNE_COLUMN_TYPE_MULTI_HOT, RECPRUNE_COLUMN_ROLE_FEATURE, {},
-                   {1, RECPRUNE_MISSING_KEY, 3}, {0, 2, 2, 3}};
-    RawColumn rating{"rating", RECPRUNE_COLUMN_TYPE_NUMERIC, RECPRUNE_COLUMN_ROLE_LABEL,
-                     {4.5, std::nan(""), -1.0}, {}, {}};
+    RawColumn user{"user",
+                   RECPRUNE_COLUMN_TYPE_CATEGORICAL,
+                   RECPRUNE_COLUMN_ROLE_FEATURE | RECPRUNE_COLUMN_ROLE_USER,
+                   {},
+                   {5, 6, 5},
+                   {}};
+    RawColumn tags{"tags", RECPRUNE_COLUMN_TYPE_MULTI_HOT, RECPRUNE_COLUMN_ROLE_FEATURE,
+                   {},     {1, RECPRUNE_MISSING_KEY, 3},   {0, 2, 2, 3}};
+    RawColumn rating{"rating",
+                     RECPRUNE_COLUMN_TYPE_NUMERIC,
+                     RECPRUNE_COLUMN_ROLE_LABEL,
+                     {4.5, std::nan(""), -1.0},
+                     {},
+                     {}};
     table.columns = {user, tags, rating};
     table.metadata_json = R"({"task_hint":"ctr","title":"Caf\u00e9"})";
     return table;
@@ -151,12 +159,12 @@ TEST_CASE("fingerprint: changes with file content, parameters and settings") {
 TEST_CASE("cache: a cached MovieTweetings table equals a fresh parse") {
     TempDir dir;
     recprune::test::DatasetPlugin plugin("movietweetings");
-    boost::json::object params{{"path", std::string(RECPRUNE_SOURCE_DIR) +
-                                            "/experiments/data/movietweetings"}};
+    boost::json::object params{
+        {"path", std::string(RECPRUNE_SOURCE_DIR) + "/experiments/data/movietweetings"}};
     std::vector<std::string> sources;
     RawTable fresh = plugin.load(params, &sources);
-    std::string key = fingerprint("movietweetings", "1.0.0", boost::json::serialize(params),
-                                  sources, "{}");
+    std::string key =
+        fingerprint("movietweetings", "1.0.0", boost::json::serialize(params), sources, "{}");
 
     load_cached(dir.path(), key, [&] { return plugin.load(params); });
     RawTable cached = load_cached(dir.path(), key, []() -> RawTable {

@@ -110,7 +110,8 @@ TEST_CASE("criteo: a non-numeric count names file, line and field") {
     DatasetPlugin plugin("criteo");
 
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}}),
-                         (("malformed data: " + path + ":2: field \"I3\": expected an integer "
+                         (("malformed data: " + path +
+                           ":2: field \"I3\": expected an integer "
                            "count, found \"x3\"; fix the value, or set on_bad_line to \"skip\"")
                               .c_str()),
                          PluginCallError);
@@ -122,7 +123,8 @@ TEST_CASE("criteo: a line with too few fields is a field-count error") {
     DatasetPlugin plugin("criteo");
 
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}}),
-                         (("malformed data: " + path + ":2: expected 40 fields separated by "
+                         (("malformed data: " + path +
+                           ":2: expected 40 fields separated by "
                            "\"\t\", found 3; check for a cut line or a wrong separator")
                               .c_str()),
                          PluginCallError);

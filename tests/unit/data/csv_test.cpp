@@ -40,7 +40,8 @@ TEST_CASE("csv: a header, CRLF endings and no final newline") {
     std::string path = dir.write("clicks.csv", "user,item,label\r\n1,10,1\r\n2,10,0");
     DatasetPlugin plugin("csv");
 
-    RawTable table = plugin.load({{"path", path}, {"header", true}, {"columns", user_item_label()}});
+    RawTable table =
+        plugin.load({{"path", path}, {"header", true}, {"columns", user_item_label()}});
     PreparedData data = prepare(table, no_split());
 
     REQUIRE(table.row_count == 2);
@@ -61,7 +62,8 @@ TEST_CASE("csv: a header read as data is an error on line 1") {
 
     CHECK_THROWS_WITH_AS(
         plugin.load({{"path", path}, {"header", false}, {"columns", user_item_label()}}),
-        (("malformed data: " + path + ":1: field \"label\": expected a finite number, found "
+        (("malformed data: " + path +
+          ":1: field \"label\": expected a finite number, found "
           "\"label\"; fix the value, or set on_bad_line to \"skip\" to drop such lines")
              .c_str()),
         PluginCallError);
@@ -69,7 +71,8 @@ TEST_CASE("csv: a header read as data is an error on line 1") {
 
 TEST_CASE("csv: header columns are matched by name") {
     TempDir dir;
-    std::string path = dir.write("ratings.tsv", "ts\titem\trating\tuser\n5\ta\t4\tu1\n6\tb\t2\tu2\n");
+    std::string path =
+        dir.write("ratings.tsv", "ts\titem\trating\tuser\n5\ta\t4\tu1\n6\tb\t2\tu2\n");
     DatasetPlugin plugin("csv");
     boost::json::array columns{
         boost::json::object{{"name", "user"}, {"roles", boost::json::array{"feature", "user"}}},
@@ -90,8 +93,10 @@ TEST_CASE("csv: a column missing from the header names the header") {
     DatasetPlugin plugin("csv");
 
     CHECK_THROWS_WITH_AS(
-        plugin.load({{"path", path}, {"columns", boost::json::array{boost::json::object{{"name", "c"}}}}}),
-        (("malformed data: " + path + ":1: field \"c\": not in the header line, which has: a, b; "
+        plugin.load(
+            {{"path", path}, {"columns", boost::json::array{boost::json::object{{"name", "c"}}}}}),
+        (("malformed data: " + path +
+          ":1: field \"c\": not in the header line, which has: a, b; "
           "fix the column name in the grid, or set header to false")
              .c_str()),
         PluginCallError);
@@ -106,8 +111,8 @@ TEST_CASE("csv: multi-hot values, empty fields and multi-character separators") 
         boost::json::object{{"name", "genres"}, {"type", "multi_hot"}, {"separator", "|"}},
         boost::json::object{{"name", "score"}, {"type", "numeric"}}};
 
-    RawTable table = plugin.load(
-        {{"path", path}, {"separator", "::"}, {"header", false}, {"columns", columns}});
+    RawTable table =
+        plugin.load({{"path", path}, {"separator", "::"}, {"header", false}, {"columns", columns}});
 
     REQUIRE(table.row_count == 3);
     const RawColumn& genres = column_named(table, "genres");
@@ -120,8 +125,8 @@ TEST_CASE("csv: multi-hot values, empty fields and multi-character separators") 
 
 TEST_CASE("csv: quoted fields may hold the separator and quotes") {
     TempDir dir;
-    std::string path = dir.write("books.csv",
-                                 "id,title,rating\n1,\"Dune, Part One\",4\n2,\"The \"\"Best\"\"\",5\n");
+    std::string path = dir.write(
+        "books.csv", "id,title,rating\n1,\"Dune, Part One\",4\n2,\"The \"\"Best\"\"\",5\n");
     DatasetPlugin plugin("csv");
     boost::json::array columns{
         boost::json::object{{"name", "id"}, {"roles", boost::json::array{"item"}}},
@@ -144,7 +149,8 @@ TEST_CASE("csv: invalid UTF-8 in a token names the field") {
 
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}, {"columns", columns}}),
                          doctest::Contains((path + ":2: field \"name\": expected UTF-8 text, "
-                                            "found byte 0xE9").c_str()),
+                                                   "found byte 0xE9")
+                                               .c_str()),
                          PluginCallError);
     RawTable latin1 = plugin.load({{"path", path}, {"columns", columns}, {"encoding", "latin-1"}});
     CHECK(latin1.row_count == 1);
@@ -174,14 +180,16 @@ TEST_CASE("csv: invalid column descriptions are parameter errors") {
     DatasetPlugin plugin("csv");
 
     CHECK_THROWS_WITH_AS(
-        plugin.load({{"path", path},
-                     {"columns", boost::json::array{boost::json::object{{"name", "a"}, {"type", "int"}}}}}),
+        plugin.load(
+            {{"path", path},
+             {"columns", boost::json::array{boost::json::object{{"name", "a"}, {"type", "int"}}}}}),
         "invalid parameter: csv.columns[0].type: \"int\" is not one of categorical, multi_hot, "
         "numeric, skip; use one of them",
         PluginCallError);
     CHECK_THROWS_WITH_AS(
         plugin.load({{"path", path},
-                     {"columns", boost::json::array{boost::json::object{{"name", "a"}, {"roles", "label"}}}}}),
+                     {"columns",
+                      boost::json::array{boost::json::object{{"name", "a"}, {"roles", "label"}}}}}),
         "invalid parameter: csv.columns[0].type: a label or timestamp column must be numeric; set "
         "\"type\": \"numeric\"",
         PluginCallError);

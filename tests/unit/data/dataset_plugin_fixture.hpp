@@ -29,10 +29,11 @@ struct PluginCallError : std::runtime_error {
 class DatasetPlugin {
 public:
     explicit DatasetPlugin(const std::string& name) {
-        std::string path = std::string(RECPRUNE_TEST_PLUGIN_DIR) + "/librecprune_dataset_" +
-                           name + ".so";
+        std::string path =
+            std::string(RECPRUNE_TEST_PLUGIN_DIR) + "/librecprune_dataset_" + name + ".so";
         library_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (library_ == nullptr) throw std::runtime_error("cannot load " + path + ": " + ::dlerror());
+        if (library_ == nullptr)
+            throw std::runtime_error("cannot load " + path + ": " + ::dlerror());
         auto entry = reinterpret_cast<recprune_entry_fn>(::dlsym(library_, RECPRUNE_ENTRY_SYMBOL));
         if (entry == nullptr) throw std::runtime_error("no entry symbol in " + path);
         descriptor_ = entry(RECPRUNE_ABI_MAJOR, RECPRUNE_ABI_MINOR);

@@ -71,7 +71,8 @@ TEST_CASE("libsvm: a token of the other form names line and token") {
     DatasetPlugin plugin("libsvm");
 
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}}),
-                         (("malformed data: " + path + ":2: field \"token 2\": expected "
+                         (("malformed data: " + path +
+                           ":2: field \"token 2\": expected "
                            "field:feature:value, found \"7:1\"; use one token form for the whole "
                            "file")
                               .c_str()),
@@ -85,7 +86,8 @@ TEST_CASE("libsvm: a non-numeric label names the line") {
 
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}}),
                          doctest::Contains((path + ":2: field \"label\": expected a finite number, "
-                                            "found \"yes\"").c_str()),
+                                                   "found \"yes\"")
+                                               .c_str()),
                          PluginCallError);
     RawTable skipped = plugin.load({{"path", path}, {"on_bad_line", "skip"}});
     CHECK(skipped.row_count == 1);

@@ -31,8 +31,8 @@ TEST_CASE("movielens: a Latin-1 u.item title reads as UTF-8 with its genre flags
     // Case B14: item 1683 "Caf\xE9 Society (1999)" with flags at index 5 (Comedy) and 8 (Drama).
     DatasetPlugin plugin("movielens");
 
-    RawTable table = plugin.load({{"path", kFixtures + "/movielens-100k-mini"},
-                                  {"include_titles", true}});
+    RawTable table =
+        plugin.load({{"path", kFixtures + "/movielens-100k-mini"}, {"include_titles", true}});
 
     auto metadata = boost::json::parse(table.metadata_json).as_object();
     CHECK(metadata.at("variant").as_string() == "100k");
@@ -41,9 +41,9 @@ TEST_CASE("movielens: a Latin-1 u.item title reads as UTF-8 with its genre flags
     CHECK(genres_of_row(table, 0) ==
           std::vector<uint64_t>{text::hash_token("Comedy"), text::hash_token("Drama")});
     // Row 1 rates item 2: Action, Adventure, Thriller.
-    CHECK(genres_of_row(table, 1) ==
-          std::vector<uint64_t>{text::hash_token("Action"), text::hash_token("Adventure"),
-                                text::hash_token("Thriller")});
+    CHECK(genres_of_row(table, 1) == std::vector<uint64_t>{text::hash_token("Action"),
+                                                           text::hash_token("Adventure"),
+                                                           text::hash_token("Thriller")});
 }
 
 TEST_CASE("movielens: 100K user side features are bucketed and keyed") {
@@ -71,9 +71,8 @@ TEST_CASE("movielens: the 1M layout reads :: files and Latin-1 titles") {
     DatasetPlugin plugin("movielens");
     std::vector<std::string> sources;
 
-    RawTable table = plugin.load({{"path", kFixtures + "/movielens-1m-mini"},
-                                  {"include_titles", true}},
-                                 &sources);
+    RawTable table = plugin.load(
+        {{"path", kFixtures + "/movielens-1m-mini"}, {"include_titles", true}}, &sources);
 
     auto metadata = boost::json::parse(table.metadata_json).as_object();
     CHECK(metadata.at("variant").as_string() == "1m");
@@ -82,9 +81,9 @@ TEST_CASE("movielens: the 1M layout reads :: files and Latin-1 titles") {
     CHECK(table.row_count == 4);
     CHECK(metadata.at("titles").at("3408").as_string() == "Caf\xC3\xA9 au lait (1993)");
     CHECK(column_named(table, "age").keys == std::vector<uint64_t>{1, 1, 56, 56});
-    CHECK(genres_of_row(table, 1) ==
-          std::vector<uint64_t>{text::hash_token("Animation"), text::hash_token("Children's"),
-                                text::hash_token("Musical")});
+    CHECK(genres_of_row(table, 1) == std::vector<uint64_t>{text::hash_token("Animation"),
+                                                           text::hash_token("Children's"),
+                                                           text::hash_token("Musical")});
     CHECK(column_named(table, "rating").numeric == std::vector<double>{5, 3, 4, 2});
 }
 
@@ -92,13 +91,12 @@ TEST_CASE("movielens: a folder with neither layout is a clear error") {
     DatasetPlugin plugin("movielens");
     std::string folder = kFixtures + "/movietweetings-bad";
 
+    CHECK_THROWS_WITH_AS(plugin.load({{"path", folder}, {"variant", "auto"}}),
+                         doctest::Contains(("missing data file: " + folder).c_str()),
+                         PluginCallError);
     CHECK_THROWS_WITH_AS(
-        plugin.load({{"path", folder}, {"variant", "auto"}}),
-        doctest::Contains(("missing data file: " + folder).c_str()),
-        PluginCallError);
-    CHECK_THROWS_WITH_AS(plugin.load({{"path", kFixtures + "/movielens-100k-mini"},
-                                      {"variant", "1m"}}),
-                         doctest::Contains("/users.dat: the users file"), PluginCallError);
+        plugin.load({{"path", kFixtures + "/movielens-100k-mini"}, {"variant", "1m"}}),
+        doctest::Contains("/users.dat: the users file"), PluginCallError);
 }
 
 TEST_CASE("movielens: loads the real 100K set when present") {

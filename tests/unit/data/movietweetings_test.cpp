@@ -92,9 +92,10 @@ TEST_CASE("movietweetings: a bad line is reported with file, line and field") {
     } catch (const PluginCallError& error) {
         CHECK(error.status == RECPRUNE_STATUS_DATA_ERROR);
         CHECK(std::string(error.what()) ==
-              "malformed data: " + folder + "/ratings.dat:3: field \"rating\": expected a finite "
-              "number, found \"x\"; fix the value, or set on_bad_line to \"skip\" to drop such "
-              "lines");
+              "malformed data: " + folder +
+                  "/ratings.dat:3: field \"rating\": expected a finite "
+                  "number, found \"x\"; fix the value, or set on_bad_line to \"skip\" to drop such "
+                  "lines");
     }
 }
 
@@ -120,16 +121,18 @@ TEST_CASE("movietweetings: a title that is not UTF-8 is an error") {
 
     CHECK_THROWS_WITH_AS(plugin.load({{"path", folder}}),
                          doctest::Contains((folder + "/movies.dat:1: field \"title\": expected "
-                                            "UTF-8 text, found byte 0xE9").c_str()),
+                                                     "UTF-8 text, found byte 0xE9")
+                                               .c_str()),
                          PluginCallError);
 }
 
 TEST_CASE("movietweetings: a missing folder names the file and the parameter") {
     DatasetPlugin plugin("movietweetings");
 
-    CHECK_THROWS_WITH_AS(plugin.load({{"path", "/nonexistent/movietweetings"}}),
-                         doctest::Contains("missing data file: /nonexistent/movietweetings/movies.dat"),
-                         PluginCallError);
+    CHECK_THROWS_WITH_AS(
+        plugin.load({{"path", "/nonexistent/movietweetings"}}),
+        doctest::Contains("missing data file: /nonexistent/movietweetings/movies.dat"),
+        PluginCallError);
     CHECK_THROWS_WITH_AS(plugin.load({{"path", ""}}),
                          doctest::Contains("invalid parameter: movietweetings.path"),
                          PluginCallError);

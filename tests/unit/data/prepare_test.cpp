@@ -284,7 +284,8 @@ TEST_CASE("split: leave-one-out holds out each user's latest interactions") {
     CHECK(split.train.size() == 12);
     for (uint64_t test_row : split.test) {
         for (uint64_t row = 0; row < table.row_count; ++row) {
-            if (users[row] == users[test_row] && row != test_row) CHECK(times[row] < times[test_row]);
+            if (users[row] == users[test_row] && row != test_row)
+                CHECK(times[row] < times[test_row]);
         }
     }
     // Odd users have decreasing timestamps in file order, so their held-out row is the first.
@@ -347,8 +348,8 @@ TEST_CASE("prepare: standardize keeps an all-missing column finite") {
     RawTable table;
     table.row_count = 3;
     const double missing = std::nan("");
-    table.columns.push_back(numeric("empty", {missing, missing, missing},
-                                    RECPRUNE_COLUMN_ROLE_FEATURE));
+    table.columns.push_back(
+        numeric("empty", {missing, missing, missing}, RECPRUNE_COLUMN_ROLE_FEATURE));
     table.columns.push_back(numeric("x", {1, 2, 3}, RECPRUNE_COLUMN_ROLE_FEATURE));
     table.columns.push_back(numeric("label", {1, 0, 1}, RECPRUNE_COLUMN_ROLE_LABEL));
     DataSettings settings;
@@ -371,8 +372,8 @@ TEST_CASE("prepare: log_squared turns counts into tokens without merging ranges"
     // 1 -> token "1"; 3 -> floor(ln(3)^2) = floor(1.2069) = 1 in the log range, kept apart;
     // 100 -> floor(4.6052^2) = 21; 150 -> floor(5.0106^2) = 25; -1 must not become the
     // missing key.
-    table.columns.push_back(numeric("count", {1, 3, 100, 150, -1, missing},
-                                    RECPRUNE_COLUMN_ROLE_FEATURE));
+    table.columns.push_back(
+        numeric("count", {1, 3, 100, 150, -1, missing}, RECPRUNE_COLUMN_ROLE_FEATURE));
     table.columns.push_back(numeric("label", {1, 0, 1, 0, 1, 0}, RECPRUNE_COLUMN_ROLE_LABEL));
     DataSettings settings;
     settings.numeric.method = "log_squared";

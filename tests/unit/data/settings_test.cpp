@@ -20,9 +20,8 @@ boost::json::object entry(const std::string& text) {
 TEST_CASE("data settings: an entry with only name and params gets every default") {
     std::vector<std::string> problems;
 
-    DataSettings settings =
-        parse_data_settings(entry(R"({"name": "movielens", "params": {"path": "x"}})"),
-                            "$.datasets[0]", problems);
+    DataSettings settings = parse_data_settings(
+        entry(R"({"name": "movielens", "params": {"path": "x"}})"), "$.datasets[0]", problems);
 
     CHECK(problems.empty());
     CHECK(settings.task.empty());
@@ -71,10 +70,12 @@ TEST_CASE("data settings: each problem names its JSON path and the fix") {
     CHECK(problems[0] ==
           "invalid grid: $.datasets[0].split.method: \"foo\" is not one of random, time, "
           "leave_one_out; use one of random, time, leave_one_out");
-    CHECK(problems[1] == "invalid grid: $.datasets[0].split.test: 1.5 is outside [0, 1); give a "
-                         "fraction such as 0.1");
-    CHECK(problems[2] == "invalid grid: $.datasets[0].min_count: -1 is not a non-negative "
-                         "integer; give a whole number such as 2");
+    CHECK(problems[1] ==
+          "invalid grid: $.datasets[0].split.test: 1.5 is outside [0, 1); give a "
+          "fraction such as 0.1");
+    CHECK(problems[2] ==
+          "invalid grid: $.datasets[0].min_count: -1 is not a non-negative "
+          "integer; give a whole number such as 2");
     CHECK(problems[3].find("$.datasets[0].task: \"clicks\" is not one of ctr, rating, topk") !=
           std::string::npos);
     CHECK(problems[4].find("$.datasets[0].numeric: 3 is not an object") != std::string::npos);

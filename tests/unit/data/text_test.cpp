@@ -86,9 +86,10 @@ TEST_CASE("text: a missing file is reported with its path and role") {
     TempDir dir;
     std::string path = (dir.path() / "absent.dat").string();
 
-    CHECK_THROWS_WITH_AS(text::LineReader(path, "the ratings file"),
-                         doctest::Contains(("missing data file: " + path + ": the ratings file").c_str()),
-                         recprune::Error);
+    CHECK_THROWS_WITH_AS(
+        text::LineReader(path, "the ratings file"),
+        doctest::Contains(("missing data file: " + path + ": the ratings file").c_str()),
+        recprune::Error);
 }
 
 TEST_CASE("text: consecutive tab separators are never collapsed") {

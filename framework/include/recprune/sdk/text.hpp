@@ -317,7 +317,9 @@ private:
 class LineReader {
 public:
     LineReader(const std::string& path, std::string_view what, size_t buffer_bytes = 4u << 20)
-        : path_(path), fd_(open_for_reading(path, what)), capacity_(std::max<size_t>(buffer_bytes, 64)) {
+        : path_(path),
+          fd_(open_for_reading(path, what)),
+          capacity_(std::max<size_t>(buffer_bytes, 64)) {
         buffer_ = std::make_unique<char[]>(capacity_);
     }
 
@@ -370,9 +372,9 @@ private:
             ssize_t count = ::read(fd_.get(), buffer_.get() + end_, capacity_ - end_);
             if (count < 0 && errno == EINTR) continue;
             if (count < 0) {
-                throw Error(RECPRUNE_STATUS_DATA_ERROR,
-                            "cannot read data file: " + path_ + ": " + std::strerror(errno) +
-                                "; check the file and the disk");
+                throw Error(RECPRUNE_STATUS_DATA_ERROR, "cannot read data file: " + path_ + ": " +
+                                                            std::strerror(errno) +
+                                                            "; check the file and the disk");
             }
             if (count == 0) eof_ = true;
             end_ += static_cast<size_t>(count);
@@ -529,9 +531,8 @@ inline void split_exact(std::string_view line, std::string_view separator, size_
 /// runs to the matching closing quote, and a doubled quote inside stands for one quote
 /// character. Quoted fields are unescaped into `storage`, which must outlive `fields`.
 /// Fails when a quoted field is not closed or text follows its closing quote.
-inline void split_quoted(std::string_view line, char separator, char quote,
-                         const Location& where, std::vector<std::string_view>& fields,
-                         std::string& storage) {
+inline void split_quoted(std::string_view line, char separator, char quote, const Location& where,
+                         std::vector<std::string_view>& fields, std::string& storage) {
     fields.clear();
     storage.clear();
     // Unescaped text is appended to `storage` first and viewed at the end, because views into
@@ -550,8 +551,8 @@ inline void split_quoted(std::string_view line, char separator, char quote,
             for (;;) {
                 size_t close = line.find(quote, cursor);
                 if (close == std::string_view::npos) {
-                    fail(where, {}, "quoted field " + std::to_string(spans.size() + 1) +
-                                        " is not closed",
+                    fail(where, {},
+                         "quoted field " + std::to_string(spans.size() + 1) + " is not closed",
                          "close the quote; fields that span lines are not supported");
                 }
                 storage.append(line.substr(cursor, close - cursor));
@@ -566,8 +567,8 @@ inline void split_quoted(std::string_view line, char separator, char quote,
             spans.push_back({true, start, storage.size() - start});
             if (position == line.size()) break;
             if (line[position] != separator) {
-                fail(where, {}, "text after the closing quote of field " +
-                                    std::to_string(spans.size()),
+                fail(where, {},
+                     "text after the closing quote of field " + std::to_string(spans.size()),
                      "quote the whole field or double the quote character inside it");
             }
             ++position;
@@ -641,8 +642,7 @@ inline uint64_t parse_uint(std::string_view text, const Location& where, std::st
     return value;
 }
 
-inline double parse_double(std::string_view text, const Location& where,
-                           std::string_view field) {
+inline double parse_double(std::string_view text, const Location& where, std::string_view field) {
     double value = 0.0;
     if (!try_parse_double(text, value)) {
         fail(where, field, "expected a finite number, found " + quote_value(text),
@@ -765,7 +765,8 @@ inline uint64_t hash_token(std::string_view token, uint64_t seed = 0) {
         bytes += 8;
         size -= 8;
     }
-    if (size > 0) state = detail::mix64(state ^ detail::load_le(bytes, size) ^ (uint64_t{size} << 56));
+    if (size > 0)
+        state = detail::mix64(state ^ detail::load_le(bytes, size) ^ (uint64_t{size} << 56));
     state = detail::mix64(state);
     return state == RECPRUNE_MISSING_KEY ? state - 1 : state;
 }
