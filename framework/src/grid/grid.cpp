@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 #include "core/hash.hpp"
 #include "core/json_io.hpp"
+#include "core/log.hpp"
 #include "data/settings.hpp"
 #include "plugin/parameters.hpp"
 
@@ -332,7 +333,11 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
     std::vector<size_t> dataset_indices;
     std::vector<std::string> dataset_tasks;
     auto datasets = as_list(root.if_contains("datasets"));
-    if (datasets.empty()) problems.add("$.datasets", "missing; name at least one dataset");
+    if (datasets.empty()) {
+        problems.add("$.datasets", root.contains("datasets")
+                                       ? "empty list; name at least one dataset"
+                                       : "missing; name at least one dataset");
+    }
     for (size_t i = 0; i < datasets.size(); ++i) {
         std::string path = json_io::child_path("$.datasets", i);
         object settings;
@@ -355,7 +360,10 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
 
     std::vector<PluginEntry> models;
     auto model_list = as_list(root.if_contains("models"));
-    if (model_list.empty()) problems.add("$.models", "missing; name at least one model");
+    if (model_list.empty()) {
+        problems.add("$.models", root.contains("models") ? "empty list; name at least one model"
+                                                         : "missing; name at least one model");
+    }
     for (size_t i = 0; i < model_list.size(); ++i) {
         if (auto entry = read_plugin_entry(model_list[i], json_io::child_path("$.models", i),
                                            RECPRUNE_KIND_MODEL, base_dir, registry, problems)) {
@@ -527,10 +535,20 @@ Grid finish(const value& document, const std::string& source_name,
 
     // Axes that change nothing about a cell would give duplicates; keep the first of each id.
     std::set<std::string> seen;
+    size_t duplicates = 0;
     for (auto* list : {&dense_cells, &pruned_cells}) {
         for (auto& cell : *list) {
-            if (seen.insert(cell.id).second) grid.cells.push_back(std::move(cell));
+            if (seen.insert(cell.id).second) {
+                grid.cells.push_back(std::move(cell));
+            } else {
+                ++duplicates;
+            }
         }
+    }
+    if (duplicates > 0) {
+        RECPRUNE_WARN("grid", "{}: {} cells repeat another cell's parameters (a value listed "
+                              "twice in seeds, sparsities or an axis) and run once",
+                      source_name, duplicates);
     }
 
     if (!problems.list.empty()) {
@@ -540,8 +558,15 @@ Grid finish(const value& document, const std::string& source_name,
         for (const auto& p : problems.list) {
             if (reported.insert(p).second) unique.push_back(p);
         }
+        // Name the file after "invalid grid: " so that a message read alone still says where.
+        const std::string prefix = "invalid grid: ";
         std::string text;
-        for (const auto& p : unique) text += (text.empty() ? "" : "\n") + p;
+        for (const auto& p : unique) {
+            std::string line = p.rfind(prefix, 0) == 0
+                                   ? prefix + source_name + ": " + p.substr(prefix.size())
+                                   : p;
+            text += (text.empty() ? "" : "\n") + line;
+        }
         throw ConfigError(text);
     }
     return grid;

@@ -108,8 +108,10 @@ boost::json::object resolve_parameters(const PluginLibrary& plugin,
                 text != nullptr && text->is_string()) {
                 help = std::string(text->as_string());
             }
-            problems.push_back("invalid grid: " + path + ": " + problem + "; " +
-                               (help.empty() ? "see `recprune plugins`" : help));
+            problems.push_back("invalid grid: " + path + ": " + problem +
+                               "; give a valid value" +
+                               (help.empty() ? std::string(" (see `recprune plugins`)")
+                                             : " (" + help + ")"));
             continue;
         }
         resolved[key] = value;
@@ -133,7 +135,15 @@ boost::json::object resolve_parameters(const PluginLibrary& plugin,
         if (format != nullptr && *format == "path" && value.is_string()) {
             std::filesystem::path path(std::string(value.as_string()));
             if (path.is_relative() && !base_dir.empty()) {
-                value = (base_dir / path).lexically_normal().string();
+                path = (base_dir / path).lexically_normal();
+                value = path.string();
+            }
+            // Input paths are checked here so that `validate` catches them, not the run.
+            std::error_code ec;
+            if (!path.empty() && !std::filesystem::exists(path, ec)) {
+                problems.push_back("invalid grid: " + json_io::child_path(json_path, key) +
+                                   ": " + path.string() + " does not exist; fix the path (a "
+                                   "relative path starts at the grid file's folder)");
             }
         }
     }

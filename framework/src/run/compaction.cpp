@@ -177,8 +177,9 @@ boost::json::object compact_and_measure(plugin::ModelInstance& masked,
         boost::json::parse(masked.structure_json()), masks, field_count);
     if (plan.empty()) {
         report["status"] = "skipped";
-        report["reason"] = "the pruning removed no whole field, row, dimension or neuron, so "
-                           "there is nothing to remove physically";
+        report["reason"] = "the pruner pruned single weights or no structured unit (field, "
+                           "embedding row or dimension, neuron), and only structured units are "
+                           "removed physically";
         return report;
     }
     if (!masked.can_compact()) {
