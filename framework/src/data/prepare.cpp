@@ -6,7 +6,10 @@
 #include "data/key_table.hpp"
 #include "data/split.hpp"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <span>
@@ -357,24 +360,31 @@ PreparedData prepare(const RawTable& table, const DataSettings& settings) {
         sources.push_back(std::move(source));
     }
 
-    // Vocabularies from the training part, then every part mapped through them.
+    // Vocabularies from the training part, then every part mapped through them. Fields are
+    // independent, so they run in parallel; each writes only its own slots.
     boost::json::object oov[3];
-    std::vector<Vocabulary> vocabularies;
-    vocabularies.reserve(sources.size());
+    std::vector<Vocabulary> vocabularies(sources.size());
+    std::vector<std::array<uint64_t, 3>> oov_counts(sources.size());
+    out.fields.resize(sources.size());
     for (int part = 0; part < 3; ++part) {
         parts[part]->ids.resize(sources.size());
         parts[part]->offsets.resize(sources.size());
     }
-    for (size_t field = 0; field < sources.size(); ++field) {
+    tbb::parallel_for(size_t{0}, sources.size(), [&](size_t field) {
         const KeySource& source = sources[field];
-        vocabularies.push_back(fit_vocabulary(source, split.train, settings.min_count));
+        vocabularies[field] = fit_vocabulary(source, split.train, settings.min_count);
         const bool multi_hot = source.multi_hot() && source.tokens.empty();
-        out.fields.push_back(FieldInfo{source.column->name, vocabularies.back().size, multi_hot,
-                                       source.column->roles});
+        out.fields[field] = FieldInfo{source.column->name, vocabularies[field].size, multi_hot,
+                                      source.column->roles};
         for (int part = 0; part < 3; ++part) {
-            uint64_t count = map_field(source, vocabularies.back(), *rows[part],
-                                       parts[part]->ids[field], parts[part]->offsets[field]);
-            oov[part][source.column->name] = count;
+            oov_counts[field][part] = map_field(source, vocabularies[field], *rows[part],
+                                                parts[part]->ids[field],
+                                                parts[part]->offsets[field]);
+        }
+    });
+    for (size_t field = 0; field < sources.size(); ++field) {
+        for (int part = 0; part < 3; ++part) {
+            oov[part][sources[field].column->name] = oov_counts[field][part];
         }
     }
 
