@@ -74,6 +74,7 @@ ColumnSpec parse_spec(const json& entry, size_t position) {
     const std::string where = "columns[" + std::to_string(position) + "]";
     if (!entry.is_object())
         invalid(where, entry.dump() + " is not an object", "write {\"name\": ..., \"type\": ...}");
+
     ColumnSpec spec;
     spec.field_index = position;
     if (!entry.contains("name") || !entry["name"].is_string() ||
@@ -81,6 +82,7 @@ ColumnSpec parse_spec(const json& entry, size_t position) {
         invalid(where + ".name", "missing or not a non-empty string", "name every column");
     }
     spec.name = entry["name"].get<std::string>();
+
     const std::string type = entry.value("type", std::string("categorical"));
     if (type == "categorical") {
         spec.kind = ColumnKind::Categorical;
@@ -100,6 +102,7 @@ ColumnSpec parse_spec(const json& entry, size_t position) {
                 "\"" + type + "\" is not one of categorical, multi_hot, numeric, skip",
                 "use one of them");
     }
+
     if (entry.contains("roles")) {
         const json& roles = entry["roles"];
         spec.roles = 0;
@@ -115,6 +118,7 @@ ColumnSpec parse_spec(const json& entry, size_t position) {
                     "write [\"feature\", \"user\"]");
         }
     }
+
     const bool numeric_role =
         (spec.roles & (RECPRUNE_COLUMN_ROLE_LABEL | RECPRUNE_COLUMN_ROLE_TIMESTAMP)) != 0;
     const bool entity_role =

@@ -10,7 +10,7 @@
 // always list their features in the same field order), and "multi_hot" mode puts all features
 // in one multi-hot column.
 // Known limit: feature values other than 1 are not used, because raw columns carry keys, not
-// weights; they are counted in the metadata as "non_unit_values" and logged.
+// weights. They are counted in the metadata as "non_unit_values" and logged.
 #include "recprune/sdk.hpp"
 #include "recprune/sdk/text.hpp"
 

@@ -12,7 +12,7 @@
 // - rare: with probability rare_rate a value never seen elsewhere (a singleton), otherwise
 //   one of a few common values; no effect on clicks.
 // Fields are named field_00, field_01, ... in a shuffled order, so a name does not give its
-// kind away; the metadata's "truth" object maps every name to its kind, source and weight
+// kind away. The metadata's "truth" object maps every name to its kind, source and weight
 // scale. The same parameters always give the same rows on every platform, because the random
 // numbers come from SplitMix64 and a hand-written Box-Muller transform.
 #include "recprune/sdk.hpp"
