@@ -319,6 +319,31 @@ size_t UnitSet::block_index(uint64_t unit) const {
     return static_cast<size_t>(after - blocks_.begin()) - 1;
 }
 
+boost::json::object UnitSet::pruned_summary(std::span<const uint8_t> pruned) const {
+    json::array blocks;
+    json::array names;
+    uint64_t pruned_total = 0;
+    for (const UnitBlock& block : blocks_) {
+        uint64_t pruned_in_block = 0;
+        for (uint64_t unit = block.offset; unit < block.offset + block.count; ++unit) {
+            if (unit < pruned.size() && pruned[unit] != 0) ++pruned_in_block;
+        }
+        pruned_total += pruned_in_block;
+        blocks.push_back(json::object{{"name", block.name}, {"count", block.count},
+                                      {"pruned", pruned_in_block}});
+        bool named_units = granularity_ == RECPRUNE_GRANULARITY_FIELD;
+        if (named_units && pruned_in_block > 0) names.push_back(json::string(block.name));
+    }
+
+    json::object summary;
+    summary["granularity"] = granularity_name(granularity_);
+    summary["unit_count"] = size_;
+    summary["pruned_count"] = pruned_total;
+    summary["blocks"] = std::move(blocks);
+    if (granularity_ == RECPRUNE_GRANULARITY_FIELD) summary["pruned_names"] = std::move(names);
+    return summary;
+}
+
 std::string UnitSet::units_json() const {
     json::array blocks;
     for (const UnitBlock& block : blocks_) {

@@ -100,6 +100,12 @@ public:
     /// "Pruning units").
     std::string units_json() const;
 
+    /// Summarises which units are pruned, for result rows: {"granularity", "unit_count",
+    /// "pruned_count", "blocks": [{"name", "count", "pruned"}]}, plus "pruned_names" at FIELD
+    /// granularity, so a feature-selection row says which fields it removed. `pruned` has one
+    /// flag per unit, as MaskSet::pruned_unit_flags returns it.
+    boost::json::object pruned_summary(std::span<const uint8_t> pruned) const;
+
     /// Calls `visit(tensor_index, element_index)` for every row-major element `unit` covers.
     /// Elements shared by two slices of one unit are visited twice.
     template <typename Visit>

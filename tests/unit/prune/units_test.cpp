@@ -208,3 +208,25 @@ TEST_CASE("units: granularity the model lacks names the supported ones") {
                          doctest::Contains("supports (weight, embedding_row)"),
                          recprune::ConfigError);
 }
+
+TEST_CASE("units: pruned summary names the removed fields") {
+    OwnedModel model = make_model();
+    UnitSet fields = UnitSet::build(RECPRUNE_GRANULARITY_FIELD, model.views(),
+                                    boost::json::parse(kStructure));
+    UnitSet neurons = UnitSet::build(RECPRUNE_GRANULARITY_NEURON, model.views(),
+                                     boost::json::parse(kStructure));
+    std::vector<uint8_t> item_pruned{0, 1};
+    std::vector<uint8_t> two_neurons{1, 0, 1};
+
+    boost::json::object field_summary = fields.pruned_summary(item_pruned);
+    boost::json::object neuron_summary = neurons.pruned_summary(two_neurons);
+
+    CHECK(field_summary.at("pruned_count").to_number<uint64_t>() == 1);
+    CHECK(field_summary.at("pruned_names") == boost::json::array{"item"});
+    // Neurons 0 and 2 of the one layer mlp.0 (3 neurons); no names at this granularity.
+    const boost::json::object& layer = neuron_summary.at("blocks").as_array()[0].as_object();
+    CHECK(layer.at("name").as_string() == "mlp.0");
+    CHECK(layer.at("count").to_number<uint64_t>() == 3);
+    CHECK(layer.at("pruned").to_number<uint64_t>() == 2);
+    CHECK_FALSE(neuron_summary.contains("pruned_names"));
+}
