@@ -271,3 +271,33 @@ TEST_CASE("text: count_lines counts a last line without newline") {
     CHECK(text::count_lines("a\nb") == 2);
     CHECK(text::count_lines("\n\n") == 2);
 }
+
+TEST_CASE("text: quoted fields keep separators and doubled quotes") {
+    text::Location where{"books.csv", 2};
+    std::vector<std::string_view> fields;
+    std::string storage;
+
+    text::split_quoted("1,\"Dune, Part One\",\"say \"\"hi\"\"\",,x", ',', '"', where, fields,
+                       storage);
+
+    REQUIRE(fields.size() == 5);
+    CHECK(fields[0] == "1");
+    CHECK(fields[1] == "Dune, Part One");
+    CHECK(fields[2] == "say \"hi\"");
+    CHECK(fields[3].empty());
+    CHECK(fields[4] == "x");
+}
+
+TEST_CASE("text: an unclosed quote or text after a quote is an error") {
+    text::Location where{"books.csv", 4};
+    std::vector<std::string_view> fields;
+    std::string storage;
+
+    CHECK_THROWS_WITH_AS(text::split_quoted("1,\"open", ',', '"', where, fields, storage),
+                         "malformed data: books.csv:4: quoted field 2 is not closed; close the "
+                         "quote; fields that span lines are not supported",
+                         text::ParseError);
+    CHECK_THROWS_WITH_AS(text::split_quoted("\"a\"b,c", ',', '"', where, fields, storage),
+                         doctest::Contains("text after the closing quote of field 1"),
+                         text::ParseError);
+}
