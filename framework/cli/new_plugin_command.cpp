@@ -32,10 +32,11 @@ const char* const kUsage =
     "of tree against the installed recprune: a documented skeleton that works as written, its\n"
     "CMakeLists.txt, a doctest test, a grid that uses it and a README with the next steps.\n";
 
-/// Where the command finds its templates, the shipped data and the CMake package.
+/// Paths the command reads or prints: templates, shipped data and the CMake package prefix.
 struct Installation {
-    fs::path templates;  ///< holds pruner/, dataset/, model/
-    fs::path data;       ///< holds movietweetings/
+    fs::path templates;  ///< contains pruner/, dataset/, model/
+    fs::path data;       ///< contains movietweetings/
+    fs::path docs;       ///< contains abi.md
     fs::path prefix;     ///< CMAKE_PREFIX_PATH for find_package(recprune)
 };
 
@@ -51,12 +52,13 @@ Installation find_installation() {
     const fs::path prefix = executable_dir().parent_path();
     const fs::path share = prefix / "share" / "recprune";
     if (fs::is_directory(share / "templates")) {
-        return {share / "templates", share / "experiments" / "data", prefix};
+        return {share / "templates", share / "experiments" / "data",
+                prefix / "share" / "doc" / "recprune", prefix};
     }
     const fs::path source = RECPRUNE_SOURCE_DIR;
     if (fs::is_directory(source / "framework" / "cli" / "templates")) {
         return {source / "framework" / "cli" / "templates", source / "experiments" / "data",
-                prefix};
+                source / "docs", prefix};
     }
     throw ConfigError("cannot write the plugin: no templates in " +
                       (share / "templates").string() + " or " +
@@ -207,11 +209,13 @@ int command_new_plugin(const std::vector<std::string>& args) {
 
     // Copy the templates, filling in the names and paths.
     const fs::path source = installation.templates / kind;
+    const std::string prefix = fs::absolute(installation.prefix).lexically_normal().string();
     const std::vector<std::pair<std::string, std::string>> replacements = {
         {"@NAME@", name},
         {"@CLASS@", class_name(name)},
         {"@DATA_DIR@", fs::absolute(installation.data).lexically_normal().string()},
-        {"@PREFIX@", fs::absolute(installation.prefix).lexically_normal().string()}};
+        {"@DOC_DIR@", fs::absolute(installation.docs).lexically_normal().string()},
+        {"@PREFIX@", prefix}};
     std::vector<fs::path> written;
     for (const auto& entry : fs::recursive_directory_iterator(source)) {
         if (!entry.is_regular_file()) continue;
@@ -233,7 +237,7 @@ int command_new_plugin(const std::vector<std::string>& args) {
     for (const auto& path : written) std::cout << "  " << path.string() << "\n";
     std::cout << "\nnext:\n"
               << "  cd " << folder.string() << "\n"
-              << "  cmake -S . -B build -DCMAKE_PREFIX_PATH=" << replacements[3].second << "\n"
+              << "  cmake -S . -B build -DCMAKE_PREFIX_PATH=" << prefix << "\n"
               << "  cmake --build build && ctest --test-dir build\n"
               << "  recprune run grid.json --plugin-dir build\n"
               << "  recprune report results\n";

@@ -1,16 +1,16 @@
 // The @NAME@ model.
 //
-// Written by `recprune new-plugin model @NAME@`. As it stands it is a logistic regression over
+// Written by `recprune new-plugin model @NAME@`. As written it is a logistic regression over
 // the categorical fields and the dense inputs,
 //     logit = b + sum over fields f of (sum of w_f[id] over the ids of f in the row) + v . x,
 // written with the SDK alone so that every step is visible. Change the tensors, forward() and
 // backward() to build your model; the recprune::nn package target offers oneDNN embedding bags
 // and dense layers for larger ones.
 //
-// What the host does around a model (docs/abi.md has the details):
-// - it creates the model with the grid's parameters, a schema of the data (fields with their
-//   vocabulary sizes, the number of dense inputs, the task) and a seed; the initial weights must
-//   depend on that seed only;
+// What the host does around a model (@DOC_DIR@/abi.md has the details):
+// - it creates the model with the grid's parameters, a schema of the data and a seed. The
+//   schema lists the fields with their vocabulary sizes, the number of dense inputs and the
+//   task. The initial weights must depend on the seed only;
 // - it owns the loss, the optimizer and the masks: forward() returns one logit per row, and
 //   backward() receives d(loss)/d(logit) and writes the gradient of every tensor;
 // - embedding tables are updated sparsely: backward() lists in touched_rows() the rows it wrote,
@@ -97,7 +97,8 @@ public:
             touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
             for (uint32_t id : touched) table.grad()[id] = 0.0f;
             for (uint64_t row = 0; row < batch.row_count; ++row) {
-                for_each_id(batch, f, row, [&](uint32_t id) { table.grad()[id] += logit_grads[row]; });
+                const float grad = logit_grads[row];
+                for_each_id(batch, f, row, [&](uint32_t id) { table.grad()[id] += grad; });
             }
         }
 
@@ -133,8 +134,9 @@ public:
         uint64_t nonzero_tables = 0;
         for (const auto& tensor : tensors()) {
             cost.parameter_count += tensor->size();
+            const float* data = tensor->data();
             uint64_t nonzero = static_cast<uint64_t>(std::count_if(
-                tensor->data(), tensor->data() + tensor->size(), [](float w) { return w != 0.0f; }));
+                data, data + tensor->size(), [](float w) { return w != 0.0f; }));
             cost.nonzero_parameter_count += nonzero;
             if (tensor->role() == RECPRUNE_TENSOR_ROLE_EMBEDDING && nonzero > 0) ++nonzero_tables;
         }

@@ -1,10 +1,10 @@
 // The @NAME@ pruner.
 //
-// Written by `recprune new-plugin pruner @NAME@`. As it stands it scores each weight by its
+// Written by `recprune new-plugin pruner @NAME@`. As written it scores each weight by its
 // magnitude |w|, so it behaves like the built-in magnitude pruner at weight granularity; replace
 // the body of score() with your criterion and the description below with what it does.
 //
-// What the host does around a pruner (docs/abi.md, "Pruning units", has the details):
+// What the host does around a pruner (@DOC_DIR@/abi.md, "Pruning units", has the details):
 // - it creates the pruner once per cell with the grid's parameters, already checked against
 //   kSchema with defaults filled in, and a seed derived from the cell's seed;
 // - info() declares the granularity, and the host enumerates the units: at weight granularity
@@ -22,9 +22,9 @@ namespace {
 
 using recprune::json;
 
-// Parameters as `recprune plugins` lists them; grids are checked against this before any cell
-// runs. Types: integer, number, string, boolean, array, object; keys: default, minimum, maximum,
-// enum, help.
+// Parameters as `recprune plugins` lists them. The host checks grids against this schema before
+// any cell runs. Types are integer, number, string, boolean, array and object, and a parameter
+// may give default, minimum, maximum, enum and help.
 constexpr const char* kSchema = R"json({"parameters": {
   "scope": {"type": "string", "default": "global", "enum": ["global", "per_tensor"],
     "help": "global ranks the weights of all tensors together; per_tensor makes each tensor reach the target sparsity on its own"}
@@ -38,7 +38,7 @@ public:
         (void)seed;  // use it for any randomness, so that a cell is reproducible
         if (scope_ != "global" && scope_ != "per_tensor") {
             throw recprune::InvalidArgument("invalid parameter: @NAME@.scope: \"" + scope_ +
-                                            "\" is not one of global, per_tensor; give one of them");
+                                            "\" is not one of global, per_tensor; give either");
         }
     }
 
@@ -47,9 +47,9 @@ public:
     }
 
     void score(const recprune::PruneContext& context, std::span<double> scores) override {
-        // At weight granularity the units description has one block per prunable tensor: the
-        // block's scores are [offset, offset + count), and unit offset + i is element i of
-        // tensor context.tensors()[block["tensor"]] in row-major order.
+        // At weight granularity the units description has one block per prunable tensor. The
+        // block owns scores [offset, offset + count), and unit offset + i is element i, in
+        // row-major order, of tensor context.tensors()[block["tensor"]].
         const json units = context.units();
         for (const json& block : units.at("blocks")) {
             const recprune_tensor_t& tensor =
