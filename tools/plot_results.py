@@ -22,8 +22,8 @@ RESULTS):
   model (--cost). Each pruner and target sparsity is one point (mean over seeds), the dense
   model is a star, and the Pareto front over all points is a dotted step line.
 
-Rows whose cell failed are left out and counted in the legend; so are values the metric could
-not define (for example AUC on a part with one class).
+Rows whose cell failed are left out and counted in the legend. Values the metric could not
+define, such as AUC on a part with one class, are left out and counted the same way.
 """
 
 import argparse

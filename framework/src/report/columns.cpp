@@ -108,13 +108,13 @@ std::vector<KeyValue> read_key_column(const std::vector<const boost::json::objec
             key.identity = json_io::serialize(*value);
             key.label = name;
             auto params = parameters_of(plugin);
-            std::string shown;
+            std::string parameter_text;
             for (const auto& param : varying[name]) {
                 const auto* param_value = params.if_contains(param);
-                if (!shown.empty()) shown += ", ";
-                shown += param + "=" + (param_value ? value_text(*param_value) : "-");
+                if (!parameter_text.empty()) parameter_text += ", ";
+                parameter_text += param + "=" + (param_value ? value_text(*param_value) : "-");
             }
-            if (!shown.empty()) key.label += "(" + shown + ")";
+            if (!parameter_text.empty()) key.label += "(" + parameter_text + ")";
         } else {
             key.identity = json_io::serialize(*value);
             key.label = value_text(*value);

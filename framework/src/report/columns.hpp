@@ -1,7 +1,7 @@
-// How a report reads the columns of result rows. A group column is a row key such as
-// "pruner" or "target_sparsity", or a dotted path such as "pruner.params.granularity"; a value
-// column is a metric name ("auc", read from metrics.<split>.auc.value) or a dotted path to a
-// number ("sparsity.all_parameters.sparsity").
+// Column access for reports. A group column is a row key such as "pruner" or
+// "target_sparsity", or a dotted path such as "pruner.params.granularity". A value column is a
+// metric name ("auc", read from metrics.<split>.auc.value) or a dotted path to a number
+// ("sparsity.all_parameters.sparsity").
 #pragma once
 
 #include <boost/json.hpp>

@@ -42,16 +42,16 @@ bool matches(const KeyValue& key, const std::string& text) {
 }
 
 Rows apply_filters(const Rows& rows, const ReportOptions& options) {
-    Rows kept = rows;
+    Rows selected = rows;
     for (const auto& [column, text] : options.filters) {
-        auto keys = read_key_column(kept, column);
+        auto keys = read_key_column(selected, column);
         Rows next;
-        for (size_t i = 0; i < kept.size(); ++i) {
-            if (matches(keys[i], text)) next.push_back(kept[i]);
+        for (size_t i = 0; i < selected.size(); ++i) {
+            if (matches(keys[i], text)) next.push_back(selected[i]);
         }
-        kept = std::move(next);
+        selected = std::move(next);
     }
-    return kept;
+    return selected;
 }
 
 /// Lists the metric names of `split` in order of first appearance.
@@ -90,9 +90,9 @@ std::map<std::string, size_t> rank_identities(const std::vector<KeyValue>& keys)
     return rank;
 }
 
-/// Finds the dense baseline of a pruned row through its group id: the dense row whose cell id
-/// it is, or, when that row is not in the input (a partial results.jsonl), a pruned row of the
-/// group, which carries its dense model's metrics in "dense_metrics".
+/// Finds the dense baseline of a pruned row through its group id, which is the cell id of the
+/// group's dense row. When that row is not in the input (a partial results.jsonl), a pruned row
+/// of the group serves instead, because it carries its dense model's metrics in "dense_metrics".
 class DenseIndex {
 public:
     DenseIndex(const Rows& dense_rows, const Rows& pruned_rows) {
@@ -178,8 +178,8 @@ double trapezoid(const std::vector<std::pair<double, double>>& points) {
     return area;
 }
 
-/// Computes the area of one curve for one value column. `xs` are the curve's x values (every
-/// x some row of the curve has, failed rows included); a seed counts only when it has a value
+/// Computes the area of one curve for one value column. `xs` are the curve's x values: every x
+/// that some row of the curve has, failed rows included. A seed counts only when it has a value
 /// at each of them, because leaving a point out would change the range it covers.
 Area curve_area(const Rows& rows, const std::vector<double>& row_x, const std::set<double>& xs,
                 const DenseIndex& dense, const std::string& column, const std::string& split,
@@ -321,17 +321,17 @@ Report build_report(const std::vector<boost::json::object>& rows, const ReportOp
     // 1. Filters, then dense rows (baselines) apart from pruned rows (groups).
     Rows all;
     for (const auto& row : rows) all.push_back(&row);
-    Rows kept = apply_filters(all, options);
-    report.filtered_out = all.size() - kept.size();
+    Rows selected = apply_filters(all, options);
+    report.filtered_out = all.size() - selected.size();
     Rows pruned;
     Rows dense;
-    for (const auto* row : kept) {
+    for (const auto* row : selected) {
         (text_at(*row, "kind") == "dense" ? dense : pruned).push_back(row);
         report.failed_rows += is_failed(*row) ? 1 : 0;
     }
     report.pruned_rows = pruned.size();
     report.dense_rows = dense.size();
-    report.value_columns = options.values.empty() ? metrics_found(kept, options.split)
+    report.value_columns = options.values.empty() ? metrics_found(selected, options.split)
                                                   : options.values;
     DenseIndex dense_index(dense, pruned);
 

@@ -1,7 +1,8 @@
-// The report of `recprune report`: result rows grouped by any columns, with the mean and the
-// sample standard deviation of each value over seeds, counts of failed and undefined cells,
-// the dense baseline of the same rows, and the area under each value-versus-sparsity curve.
-// report_format.hpp turns a Report into Markdown, CSV and LaTeX.
+// The report of `recprune report`. It groups result rows by any columns and gives, per group,
+// the mean and the sample standard deviation of each value over seeds, the counts of failed
+// and undefined cells and the dense baseline of the same rows. A second table gives the area
+// under each value-versus-sparsity curve. report_format.hpp turns a Report into Markdown, CSV
+// and LaTeX.
 #pragma once
 
 #include <boost/json.hpp>
@@ -13,8 +14,8 @@
 
 namespace recprune::report {
 
-/// What to report; the defaults give one line per dataset, model, pruner, schedule and target
-/// sparsity with every test metric.
+/// Settings of a report. The defaults give one line per dataset, model, pruner, schedule and
+/// target sparsity with every test metric.
 struct ReportOptions {
     /// Group columns: row keys or dotted paths (see columns.hpp).
     std::vector<std::string> group_by = {"dataset", "model", "pruner", "schedule",

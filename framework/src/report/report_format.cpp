@@ -74,13 +74,13 @@ std::vector<size_t> varying_columns(const std::vector<std::vector<std::string>>&
     return varying;
 }
 
-/// Returns "dataset = movietweetings, model = fm" for the columns not in `shown`.
+/// Returns "dataset = movietweetings, model = fm" for the columns not in `visible`.
 std::string fixed_columns_text(const std::vector<std::string>& columns,
                                const std::vector<std::string>& first_line,
-                               const std::vector<size_t>& shown) {
+                               const std::vector<size_t>& visible) {
     std::string out;
     for (size_t c = 0; c < columns.size(); ++c) {
-        if (std::find(shown.begin(), shown.end(), c) != shown.end()) continue;
+        if (std::find(visible.begin(), visible.end(), c) != visible.end()) continue;
         if (!out.empty()) out += ", ";
         out += columns[c] + " = " + first_line[c];
     }
@@ -105,10 +105,10 @@ bool any_not_reached(const Report& report) {
 }
 
 Table build_group_table(const Report& report, const FormatOptions& options,
-                        const std::vector<size_t>& shown, const std::string& plus_minus) {
+                        const std::vector<size_t>& visible, const std::string& plus_minus) {
     Table table;
     bool not_reached = any_not_reached(report);
-    for (size_t c : shown) {
+    for (size_t c : visible) {
         table.header.push_back(report.group_columns[c]);
         table.right_aligned.push_back(report.groups.front().numbers[c].has_value());
     }
@@ -128,7 +128,7 @@ Table build_group_table(const Report& report, const FormatOptions& options,
     }
     for (const auto& group : report.groups) {
         std::vector<std::string> line;
-        for (size_t c : shown) line.push_back(group.labels[c]);
+        for (size_t c : visible) line.push_back(group.labels[c]);
         line.push_back(std::to_string(group.seeds));
         line.push_back(std::to_string(group.failed));
         if (not_reached) line.push_back(std::to_string(group.not_reached));
@@ -144,10 +144,10 @@ Table build_group_table(const Report& report, const FormatOptions& options,
 }
 
 Table build_area_table(const Report& report, const FormatOptions& options,
-                       const std::vector<size_t>& shown, const std::string& plus_minus,
+                       const std::vector<size_t>& visible, const std::string& plus_minus,
                        const std::string& range_dash) {
     Table table;
-    for (size_t c : shown) {
+    for (size_t c : visible) {
         table.header.push_back(report.curve_columns[c]);
         table.right_aligned.push_back(report.curves.front().numbers[c].has_value());
     }
@@ -159,7 +159,7 @@ Table build_area_table(const Report& report, const FormatOptions& options,
     }
     for (const auto& curve : report.curves) {
         std::vector<std::string> line;
-        for (size_t c : shown) line.push_back(curve.labels[c]);
+        for (size_t c : visible) line.push_back(curve.labels[c]);
         const Area& first = curve.areas.front();
         line.push_back(std::to_string(first.points));
         line.push_back(number_text(first.from) + range_dash + number_text(first.to));
@@ -306,13 +306,13 @@ std::string to_markdown(const Report& report, const FormatOptions& options) {
     if (report.groups.empty()) return out + "\nNo pruned rows to report.\n";
 
     auto labels = group_labels(report);
-    auto shown = varying_columns(labels, report.group_columns.size());
-    std::string fixed = fixed_columns_text(report.group_columns, labels.front(), shown);
+    auto visible = varying_columns(labels, report.group_columns.size());
+    std::string fixed = fixed_columns_text(report.group_columns, labels.front(), visible);
     out += "\nGrouped by " + join_columns(report.group_columns) + ". ";
     if (!fixed.empty()) out += "Same in every line: " + fixed + ". ";
     out += "Cells show the mean ± sample standard deviation over seeds";
     if (options.show_dense) out += "; a dense column shows the dense models the rows started from";
-    out += ".\n\n" + markdown_table(build_group_table(report, options, shown, " ± "));
+    out += ".\n\n" + markdown_table(build_group_table(report, options, visible, " ± "));
 
     if (!report.curve_x.empty() && !report.curves.empty()) {
         auto curve_text = curve_labels(report);
@@ -320,7 +320,9 @@ std::string to_markdown(const Report& report, const FormatOptions& options) {
         out += "\nArea under each value-versus-" + report.curve_x +
                " curve, divided by the width of the range, so it is the mean height of the "
                "curve over the range. Trapezoidal rule over each seed's points";
-        if (report.curve_from_dense) out += ", starting at " + report.curve_x + " 0 with the dense model";
+        if (report.curve_from_dense) {
+            out += ", starting at " + report.curve_x + " 0 with the dense model";
+        }
         out += ", then mean ± sample standard deviation over seeds; a seed without a value at "
                "some point is left out.\n\n";
         out += markdown_table(build_area_table(report, options, curve_shown, " ± ", " to "));
@@ -393,22 +395,22 @@ std::string areas_csv(const Report& report) {
 std::string groups_latex(const Report& report, const FormatOptions& options) {
     if (report.groups.empty()) return "";
     auto labels = group_labels(report);
-    auto shown = varying_columns(labels, report.group_columns.size());
-    std::string fixed = fixed_columns_text(report.group_columns, labels.front(), shown);
+    auto visible = varying_columns(labels, report.group_columns.size());
+    std::string fixed = fixed_columns_text(report.group_columns, labels.front(), visible);
     std::string comment = report.split + " split, mean $\\pm$ sample standard deviation over seeds";
     if (!fixed.empty()) comment += "; same in every line: " + fixed;
-    Table table = build_group_table(report, options, shown, " $\\pm$ ");
-    return latex_table(escape_labels(std::move(table), shown.size()), comment);
+    Table table = build_group_table(report, options, visible, " $\\pm$ ");
+    return latex_table(escape_labels(std::move(table), visible.size()), comment);
 }
 
 std::string areas_latex(const Report& report, const FormatOptions& options) {
     if (report.curve_x.empty() || report.curves.empty()) return "";
     auto labels = curve_labels(report);
-    auto shown = varying_columns(labels, report.curve_columns.size());
+    auto visible = varying_columns(labels, report.curve_columns.size());
     std::string comment = "area under each value-versus-" + report.curve_x +
                           " curve divided by the range width (trapezoidal rule per seed)";
-    Table table = build_area_table(report, options, shown, " $\\pm$ ", "--");
-    return latex_table(escape_labels(std::move(table), shown.size()), comment);
+    Table table = build_area_table(report, options, visible, " $\\pm$ ", "--");
+    return latex_table(escape_labels(std::move(table), visible.size()), comment);
 }
 
 }  // namespace recprune::report
