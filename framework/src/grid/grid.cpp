@@ -231,7 +231,7 @@ ScheduleSettings read_schedule(const value& v, const std::string& path, Problems
     } else if (v.is_object()) {
         const object& o = v.as_object();
         reject_unknown_keys(o, path, {"name", "steps", "finetune_epochs", "rewind_epoch",
-                                      "max_metric_drop"},
+                                      "regularize_epochs", "max_metric_drop"},
                             problems);
         if (const auto* name = o.if_contains("name"); name != nullptr && name->is_string()) {
             s.name = std::string(name->as_string());
@@ -243,6 +243,8 @@ ScheduleSettings read_schedule(const value& v, const std::string& path, Problems
         s.finetune_epochs =
             read_int(o, "finetune_epochs", path, 0, problems).value_or(s.finetune_epochs);
         s.rewind_epoch = read_int(o, "rewind_epoch", path, 0, problems).value_or(s.rewind_epoch);
+        s.regularize_epochs =
+            read_int(o, "regularize_epochs", path, 0, problems).value_or(s.regularize_epochs);
         s.max_metric_drop = read_number(o, "max_metric_drop", path, 0.0, 1e9, problems);
     } else {
         problems.add(path, "expected a schedule object or name, found " + describe(v));
@@ -594,7 +596,8 @@ boost::json::object ScheduleSettings::to_json() const {
     object o{{"name", name},
              {"steps", steps},
              {"finetune_epochs", finetune_epochs},
-             {"rewind_epoch", rewind_epoch}};
+             {"rewind_epoch", rewind_epoch},
+             {"regularize_epochs", regularize_epochs}};
     if (max_metric_drop) o["max_metric_drop"] = *max_metric_drop;
     return o;
 }

@@ -54,6 +54,8 @@ struct ScheduleSettings {
     int steps = 1;            ///< pruning steps (iterative, gradual)
     int finetune_epochs = 1;  ///< training after each pruning step
     int rewind_epoch = 0;     ///< lottery: epoch whose weights are restored (0 = initial)
+    /// Epochs trained with a pruner's regularizer before its first pruning step.
+    int regularize_epochs = 2;
     std::optional<double> max_metric_drop;  ///< stop rule against the dense validation metric
 
     boost::json::object to_json() const;

@@ -75,7 +75,8 @@ boost::json::object ScheduleOutcome::to_json() const {
     boost::json::object out{{"steps", step_list},
                             {"target_reached", target_reached},
                             {"prune_seconds", prune_seconds},
-                            {"finetune_seconds", finetune_seconds}};
+                            {"finetune_seconds", finetune_seconds},
+                            {"pruned_units", pruned_units}};
     if (stopped_at_sparsity) {
         out["stopped_at_sparsity"] = *stopped_at_sparsity;
         out["stop_reason"] = stop_reason;
@@ -83,12 +84,11 @@ boost::json::object ScheduleOutcome::to_json() const {
     return out;
 }
 
-ScheduleOutcome run_schedule(ScheduleInputs& in) {
+namespace {
+
+ScheduleOutcome run_steps(ScheduleInputs& in, const UnitSet& units) {
     ScheduleOutcome outcome;
     auto tensors = in.model.tensors();
-    auto structure = boost::json::parse(in.model.structure_json());
-    auto granularity = static_cast<recprune_granularity_t>(in.pruner.info().granularity);
-    UnitSet units = UnitSet::build(granularity, tensors, structure);
     outcome.masks = MaskSet(tensors);
     std::vector<double> targets = step_targets(in.schedule, in.target_sparsity);
 
@@ -171,6 +171,29 @@ ScheduleOutcome run_schedule(ScheduleInputs& in) {
     }
     outcome.target_reached = !outcome.stopped_at_sparsity && !outcome.steps.empty() &&
                              outcome.steps.back().selection.target_reached;
+    return outcome;
+}
+
+}  // namespace
+
+ScheduleOutcome run_schedule(ScheduleInputs& in) {
+    auto tensors = in.model.tensors();
+    auto structure = boost::json::parse(in.model.structure_json());
+    auto granularity = static_cast<recprune_granularity_t>(in.pruner.info().granularity);
+    UnitSet units = UnitSet::build(granularity, tensors, structure);
+
+    // A regularizer must shape the weights before it is thresholded, and the shared dense model
+    // was trained without it, so the cell first trains with the penalty alone.
+    double penalty_seconds = 0.0;
+    if (in.pruner.has_regularizer() && in.schedule.regularize_epochs > 0) {
+        auto start = std::chrono::steady_clock::now();
+        in.trainer.train(in.schedule.regularize_epochs, false);
+        penalty_seconds = seconds_since(start);
+    }
+
+    ScheduleOutcome outcome = run_steps(in, units);
+    outcome.finetune_seconds += penalty_seconds;
+    outcome.pruned_units = units.pruned_summary(outcome.masks.pruned_unit_flags(units));
     return outcome;
 }
 

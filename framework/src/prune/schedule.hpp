@@ -40,6 +40,8 @@ struct ScheduleOutcome {
     std::string stop_reason;
     double prune_seconds = 0.0;
     double finetune_seconds = 0.0;
+    /// Which units ended up pruned: counts per block, and field names at field granularity.
+    boost::json::object pruned_units;
 
     boost::json::object to_json() const;
 };
