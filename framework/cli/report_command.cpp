@@ -17,6 +17,7 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 2;
+constexpr unsigned kHelpWidth = 100;
 
 const char* const kUsage =
     "usage: recprune report RESULTS... [options]\n"
@@ -73,12 +74,13 @@ int command_report(const std::vector<std::string>& args) {
     bool no_dense = false;
     bool quiet = false;
 
-    po::options_description described("options");
+    po::options_description described("options", kHelpWidth, kHelpWidth / 2);
     described.add_options()("help,h", "print this help")(
         "group-by,g", po::value<std::vector<std::string>>(&group_by)->composing(),
         "columns to group by, comma-separated: dataset, model, pruner, schedule, "
         "target_sparsity (or sparsity), seed, or a dotted path into a row such as "
-        "pruner.params.granularity (default dataset,model,pruner,schedule,target_sparsity)")(
+        "pruner.params.granularity (default: dataset, model, pruner, schedule, "
+        "target_sparsity)")(
         "metric,m", po::value<std::vector<std::string>>(&metrics)->composing(),
         "values to report, comma-separated: metric names such as auc, or dotted paths to "
         "numbers such as sparsity.all_parameters.sparsity (default every metric of the split)")(

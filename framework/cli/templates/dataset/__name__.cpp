@@ -6,7 +6,8 @@
 // where tags is a '|'-separated list (possibly empty) and label is 0 or 1; data/sample.csv is
 // such a file. Change the column list in load() to read your format.
 //
-// What the host does around a dataset (@DOC_DIR@/abi.md has the details):
+// What the host does around a dataset, which the recprune docs describe in detail in
+// @DOC_DIR@/abi.md:
 // - it creates the dataset with the grid's parameters (paths relative to the grid file already
 //   made absolute) and calls sources() to fingerprint the files for its binary cache;
 // - load() runs once per grid, only when the cache has no valid copy, and returns raw columns:

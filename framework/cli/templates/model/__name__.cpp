@@ -7,7 +7,8 @@
 // backward() to build your model; the recprune::nn package target offers oneDNN embedding bags
 // and dense layers for larger ones.
 //
-// What the host does around a model (@DOC_DIR@/abi.md has the details):
+// What the host does around a model, which the recprune docs describe in detail in
+// @DOC_DIR@/abi.md:
 // - it creates the model with the grid's parameters, a schema of the data and a seed. The
 //   schema lists the fields with their vocabulary sizes, the number of dense inputs and the
 //   task. The initial weights must depend on the seed only;

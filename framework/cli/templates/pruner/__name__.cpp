@@ -4,7 +4,8 @@
 // magnitude |w|, so it behaves like the built-in magnitude pruner at weight granularity; replace
 // the body of score() with your criterion and the description below with what it does.
 //
-// What the host does around a pruner (@DOC_DIR@/abi.md, "Pruning units", has the details):
+// What the host does around a pruner, which the recprune docs describe in detail ("Pruning
+// units" in @DOC_DIR@/abi.md):
 // - it creates the pruner once per cell with the grid's parameters, already checked against
 //   kSchema with defaults filled in, and a seed derived from the cell's seed;
 // - info() declares the granularity, and the host enumerates the units: at weight granularity

@@ -1,6 +1,7 @@
 // Unit test of the @NAME@ pruner through its C entry point, the way the host calls it: the
 // descriptor, create, get_info, score and destroy. The tensor and the units description are
-// written by hand in the format @DOC_DIR@/abi.md gives for weight granularity.
+// written by hand in the format that the recprune docs give for weight granularity in
+// @DOC_DIR@/abi.md.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
