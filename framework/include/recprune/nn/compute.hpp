@@ -82,4 +82,34 @@ private:
     Precision precision_;
 };
 
+/// Converts between f32 and bf16 with a oneDNN reorder, which runs vectorized JIT code (the
+/// plugins themselves are compiled for baseline x86-64). The reorder is created for the first
+/// element count and types and re-created when they change.
+class Converter {
+public:
+    void run(Compute& compute, const void* from, dnnl::memory::data_type from_type, void* to,
+             dnnl::memory::data_type to_type, int64_t count) {
+        if (count != count_ || from_type != from_type_ || to_type != to_type_) {
+            const dnnl::memory::desc from_md({count}, from_type, dnnl::memory::format_tag::a);
+            const dnnl::memory::desc to_md({count}, to_type, dnnl::memory::format_tag::a);
+            from_ = dnnl::memory(from_md, compute.engine(), DNNL_MEMORY_NONE);
+            to_ = dnnl::memory(to_md, compute.engine(), DNNL_MEMORY_NONE);
+            reorder_ = dnnl::reorder(from_, to_);
+            count_ = count;
+            from_type_ = from_type;
+            to_type_ = to_type;
+        }
+        from_.set_data_handle(const_cast<void*>(from));
+        to_.set_data_handle(to);
+        reorder_.execute(compute.stream(), from_, to_);
+    }
+
+private:
+    int64_t count_ = -1;
+    dnnl::memory::data_type from_type_ = dnnl::memory::data_type::undef;
+    dnnl::memory::data_type to_type_ = dnnl::memory::data_type::undef;
+    dnnl::memory from_, to_;
+    dnnl::reorder reorder_;
+};
+
 }  // namespace recprune::nn

@@ -60,8 +60,8 @@ public:
         void* weights = weight_->data();
         if (types_.compute == DataType::bf16) {
             weight_copy_.resize(outputs_ * inputs_, DataType::bf16);
-            convert(weight_->data(), DataType::f32, weight_copy_.data(), DataType::bf16,
-                    outputs_ * inputs_);
+            weight_converter_.run(*compute_, weight_->data(), DataType::f32,
+                                  weight_copy_.data(), DataType::bf16, outputs_ * inputs_);
             weights = weight_copy_.data();
         }
         p.src.set_data_handle(const_cast<void*>(src));
@@ -95,7 +95,8 @@ public:
         void* gradient = diff_dst;
         if (types_.dst != types_.compute) {
             diff_copy_.resize(rows * outputs_, types_.compute);
-            convert(diff_dst, types_.dst, diff_copy_.data(), types_.compute, rows * outputs_);
+            diff_converter_.run(*compute_, diff_dst, types_.dst, diff_copy_.data(),
+                                types_.compute, rows * outputs_);
             gradient = diff_copy_.data();
         }
         p.src.set_data_handle(const_cast<void*>(src));
@@ -237,6 +238,8 @@ private:
     int64_t inputs_;
     Buffer weight_copy_;  ///< bf16 rounding of the weights, refreshed by every forward call
     Buffer diff_copy_;    ///< diff_dst in the compute type when dst has another type
+    Converter weight_converter_;
+    Converter diff_converter_;
     std::map<int64_t, Primitives> cache_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "recprune/sdk.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +14,16 @@ namespace recprune::nn {
 
 enum class Pooling { Sum, Mean };
 
+/// Copies `count` floats. Unlike std::copy_n with a run-time count, which becomes a memmove
+/// call per embedding row, blocks of 16 compile to a few vector moves.
+inline void copy_floats(const float* __restrict from, float* __restrict to, uint32_t count) {
+    uint32_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        for (uint32_t j = 0; j < 16; ++j) to[i + j] = from[i + j];
+    }
+    for (; i < count; ++i) to[i] = from[i];
+}
+
 /// Parses the "pooling" parameter ("sum" or "mean").
 inline Pooling parse_pooling(const std::string& name) {
     if (name == "sum") return Pooling::Sum;
@@ -20,6 +31,58 @@ inline Pooling parse_pooling(const std::string& name) {
     throw InvalidArgument("invalid parameter: pooling: \"" + name +
                           "\" is not one of sum, mean; pick one of those");
 }
+
+/// The gradient a bag's backward pass spreads over its values. For a sample whose bag holds
+/// values j with pooling weight w_j (1 for sum pooling, 1/n for mean) and pooled output
+/// e = sum_j w_j v_j, value j receives
+///   w_j * (dout[row] + shared[row] + c_pool[row] * e) + c_sq[row] * w_j^2 * v_j.
+/// `dout` is the gradient of this bag's output; `shared` a gradient common to several bags;
+/// `c_pool` the factor of a term that depends on e itself (the field-level FM term of DeepFM);
+/// `c_sq` the factor of a sum of per-value squares (Rendle's FM over single features). Every
+/// pointer may be NULL. For a single value per sample the two coefficients coincide.
+struct BagGradient {
+    const float* dout = nullptr;
+    size_t dout_stride = 0;
+    const float* shared = nullptr;
+    size_t shared_stride = 0;
+    const float* pooled_coefficients = nullptr;
+    const float* square_coefficients = nullptr;
+
+    /// Writes w (dout + shared + c_pool e) / w for a bag with pooled output `pooled`.
+    void shared_part(uint64_t row, const float* pooled, uint32_t dim, float* out) const {
+        for (uint32_t d = 0; d < dim; ++d) out[d] = 0.0f;
+        if (dout != nullptr) {
+            const float* g = dout + row * dout_stride;
+            for (uint32_t d = 0; d < dim; ++d) out[d] += g[d];
+        }
+        if (shared != nullptr) {
+            const float* g = shared + row * shared_stride;
+            for (uint32_t d = 0; d < dim; ++d) out[d] += g[d];
+        }
+        if (pooled_coefficients != nullptr) {
+            const float c = pooled_coefficients[row];
+            for (uint32_t d = 0; d < dim; ++d) out[d] += c * pooled[d];
+        }
+    }
+
+    /// Writes the gradient of the one value `v` of a single-valued sample.
+    void row_gradient(uint64_t row, const float* v, uint32_t dim, float* out) const {
+        float c = 0.0f;
+        if (pooled_coefficients != nullptr) c += pooled_coefficients[row];
+        if (square_coefficients != nullptr) c += square_coefficients[row];
+        const float* g = dout ? dout + row * dout_stride : nullptr;
+        const float* h = shared ? shared + row * shared_stride : nullptr;
+        if (g != nullptr && h != nullptr) {
+            for (uint32_t d = 0; d < dim; ++d) out[d] = g[d] + h[d] + c * v[d];
+        } else if (g != nullptr) {
+            for (uint32_t d = 0; d < dim; ++d) out[d] = g[d] + c * v[d];
+        } else if (h != nullptr) {
+            for (uint32_t d = 0; d < dim; ++d) out[d] = h[d] + c * v[d];
+        } else {
+            for (uint32_t d = 0; d < dim; ++d) out[d] = c * v[d];
+        }
+    }
+};
 
 /// Checks that `batch` has the `field_count` fields and `dense_count` dense inputs of the schema.
 inline void check_batch_shape(const recprune_batch_t& batch, uint32_t field_count,
@@ -58,6 +121,20 @@ public:
     /// Throws InvalidArgument when an id is outside the table.
     void forward(const recprune_batch_t& batch, float* out, size_t out_stride) const {
         const float* table = table_->data();
+        if (single_valued(batch)) {
+            // One row per sample: a copy, with the row a few samples ahead prefetched, because
+            // lookups into tables larger than the cache wait on memory.
+            const uint32_t* ids = batch.ids[field_];
+            for (uint64_t row = 0; row < batch.row_count; ++row) {
+                if (row + kPrefetchDistance < batch.row_count) {
+                    const uint32_t ahead = ids[row + kPrefetchDistance];
+                    if (ahead < rows_) __builtin_prefetch(table + size_t{ahead} * dim_);
+                }
+                const float* src = table + static_cast<size_t>(checked_id(batch, row, row)) * dim_;
+                copy_floats(src, out + row * out_stride, dim_);
+            }
+            return;
+        }
         for (uint64_t row = 0; row < batch.row_count; ++row) {
             float* dst = out + row * out_stride;
             for (uint32_t d = 0; d < dim_; ++d) dst[d] = 0.0f;
@@ -88,21 +165,83 @@ public:
     }
 
     /// Overwrites the table's grad on the rows this batch touches and lists them (in order of
-    /// first appearance) in touched_rows(). For each value j with pooling weight w_j of a
-    /// sample: grad[j] += w_j * dout[row] + c[row] * w_j^2 * v_j, where c = square_coefficients
-    /// (NULL means 0; it carries the gradient of forward_squares()).
-    void backward(const recprune_batch_t& batch, const float* dout, size_t dout_stride,
-                  const float* square_coefficients = nullptr) {
+    /// first appearance) in touched_rows(). See BagGradient for what each value receives.
+    void backward(const recprune_batch_t& batch, const BagGradient& gradient) {
         std::vector<uint32_t>& touched = table_->touched_rows();
         touched.clear();
+        if (single_valued(batch)) {
+            backward_single(batch, gradient, touched);
+        } else {
+            backward_bags(batch, gradient, touched);
+        }
+        // Reset only the marks set above, so a backward pass costs O(batch), not O(rows).
+        for (uint32_t id : touched) touched_mark_[id] = 0;
+    }
+
+    /// Backward pass with the gradient `dout` [rows, dout_stride] of the pooled output only.
+    void backward(const recprune_batch_t& batch, const float* dout, size_t dout_stride) {
+        BagGradient gradient;
+        gradient.dout = dout;
+        gradient.dout_stride = dout_stride;
+        backward(batch, gradient);
+    }
+
+private:
+    /// One value per sample, so w = 1 and e = v: grad[v] += dout + shared + (c_sq + c_pool) v.
+    /// The first touch of a row writes its grad and later ones add, so no row is zeroed.
+    void backward_single(const recprune_batch_t& batch, const BagGradient& gradient,
+                         std::vector<uint32_t>& touched) {
+        const uint32_t* ids = batch.ids[field_];
         const float* table = table_->data();
         float* grad = table_->grad();
+        std::vector<float>& value = scratch_;
+        value.resize(dim_);
+        const bool reads_values = gradient.pooled_coefficients != nullptr ||
+                                  gradient.square_coefficients != nullptr;
         for (uint64_t row = 0; row < batch.row_count; ++row) {
-            const float* g = dout + row * dout_stride;
+            const uint32_t id = checked_id(batch, row, row);
+            if (row + kPrefetchDistance < batch.row_count) {
+                const uint32_t ahead = ids[row + kPrefetchDistance];
+                if (ahead < rows_) {
+                    __builtin_prefetch(grad + size_t{ahead} * dim_, 1);
+                    if (reads_values) __builtin_prefetch(table + size_t{ahead} * dim_);
+                }
+            }
+            gradient.row_gradient(row, table + size_t{id} * dim_, dim_, value.data());
+            float* dst = grad + static_cast<size_t>(id) * dim_;
+            if (touched_mark_[id] == 0) {
+                touched_mark_[id] = 1;
+                touched.push_back(id);
+                copy_floats(value.data(), dst, dim_);
+            } else {
+                for (uint32_t d = 0; d < dim_; ++d) dst[d] += value[d];
+            }
+        }
+    }
+
+    /// Bags of zero or more values with pooling weights w_j.
+    void backward_bags(const recprune_batch_t& batch, const BagGradient& gradient,
+                       std::vector<uint32_t>& touched) {
+        const float* table = table_->data();
+        float* grad = table_->grad();
+        scratch_.resize(2 * size_t{dim_});
+        float* pooled = scratch_.data();
+        float* common = scratch_.data() + dim_;
+        for (uint64_t row = 0; row < batch.row_count; ++row) {
             const auto [begin, end] = bag_range(batch, row);
             const float weight = bag_weight(begin, end);
-            const float square_scale =
-                square_coefficients ? square_coefficients[row] * weight * weight : 0.0f;
+            // The part every value shares: w (dout + shared + c_pool e), e the pooled output.
+            for (uint32_t d = 0; d < dim_; ++d) pooled[d] = 0.0f;
+            if (gradient.pooled_coefficients != nullptr) {
+                for (uint64_t k = begin; k < end; ++k) {
+                    const float* v = table + size_t{checked_id(batch, k, row)} * dim_;
+                    for (uint32_t d = 0; d < dim_; ++d) pooled[d] += weight * v[d];
+                }
+            }
+            gradient.shared_part(row, pooled, dim_, common);
+            const float square_scale = gradient.square_coefficients
+                                           ? gradient.square_coefficients[row] * weight * weight
+                                           : 0.0f;
             for (uint64_t k = begin; k < end; ++k) {
                 const uint32_t id = checked_id(batch, k, row);
                 float* dst = grad + static_cast<size_t>(id) * dim_;
@@ -111,21 +250,21 @@ public:
                     touched.push_back(id);
                     for (uint32_t d = 0; d < dim_; ++d) dst[d] = 0.0f;
                 }
-                if (square_scale != 0.0f) {
-                    const float* v = table + static_cast<size_t>(id) * dim_;
-                    for (uint32_t d = 0; d < dim_; ++d) {
-                        dst[d] += weight * g[d] + square_scale * v[d];
-                    }
-                } else {
-                    for (uint32_t d = 0; d < dim_; ++d) dst[d] += weight * g[d];
+                const float* v = table + static_cast<size_t>(id) * dim_;
+                for (uint32_t d = 0; d < dim_; ++d) {
+                    dst[d] += weight * common[d] + square_scale * v[d];
                 }
             }
         }
-        // Reset only the marks set above, so a backward pass costs O(batch), not O(rows).
-        for (uint32_t id : touched) touched_mark_[id] = 0;
     }
 
-private:
+    /// Samples between a lookup and the prefetch of its row.
+    static constexpr uint64_t kPrefetchDistance = 32;
+
+    bool single_valued(const recprune_batch_t& batch) const {
+        return batch.offsets == nullptr || batch.offsets[field_] == nullptr;
+    }
+
     std::pair<uint64_t, uint64_t> bag_range(const recprune_batch_t& batch, uint64_t row) const {
         const uint64_t* offsets = batch.offsets ? batch.offsets[field_] : nullptr;
         if (offsets == nullptr) return {row, row + 1};
@@ -139,14 +278,16 @@ private:
 
     uint32_t checked_id(const recprune_batch_t& batch, uint64_t k, uint64_t row) const {
         const uint32_t id = batch.ids[field_][k];
-        if (id >= rows_) {
-            throw InvalidArgument("invalid batch: field " + std::to_string(field_) + " (" +
-                                  table_->name() + "): id " + std::to_string(id) + " at row " +
-                                  std::to_string(row) + " is outside the table of " +
-                                  std::to_string(rows_) + " rows; remap ids with the "
-                                  "vocabulary the model was built for");
-        }
+        if (id >= rows_) [[unlikely]] throw_bad_id(id, row);
         return id;
+    }
+
+    [[noreturn]] void throw_bad_id(uint32_t id, uint64_t row) const {
+        throw InvalidArgument("invalid batch: field " + std::to_string(field_) + " (" +
+                              table_->name() + "): id " + std::to_string(id) + " at row " +
+                              std::to_string(row) + " is outside the table of " +
+                              std::to_string(rows_) + " rows; remap ids with the "
+                              "vocabulary the model was built for");
     }
 
     Tensor* table_;
@@ -156,6 +297,7 @@ private:
     uint32_t dim_;
     /// 1 for rows already in touched_rows() during backward(), 0 otherwise.
     std::vector<uint8_t> touched_mark_;
+    std::vector<float> scratch_;
 };
 
 }  // namespace recprune::nn

@@ -71,9 +71,21 @@ public:
     /// Back-propagates the first width() columns of `dout` [rows, stride] (stride 0 means
     /// width()) into the tables' grads on touched rows.
     void backward(const recprune_batch_t& batch, const float* dout, size_t stride = 0) {
-        const size_t row_stride = stride == 0 ? width_ : stride;
+        BagGradient gradient;
+        gradient.dout = dout;
+        gradient.dout_stride = stride == 0 ? width_ : stride;
+        backward(batch, gradient);
+    }
+
+    /// Back-propagates `gradient` into every bag: `gradient.dout` points at the block
+    /// [rows, dout_stride] (each bag reads its own columns, or nothing when NULL), and
+    /// `shared`, `pooled_coefficients` and `square_coefficients` apply to every bag alike (all
+    /// bags must then be as wide as `shared`).
+    void backward(const recprune_batch_t& batch, const BagGradient& gradient) {
         parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
-            bags_[i].backward(batch, dout + offsets_[i], row_stride);
+            BagGradient own = gradient;
+            if (own.dout != nullptr) own.dout += offsets_[i];
+            bags_[i].backward(batch, own);
         }, parallel(batch));
     }
 
@@ -81,15 +93,19 @@ public:
     /// `dim` wide), as the factorization machine needs: d(term)/d(e_f) is the same for all f.
     void backward_shared(const recprune_batch_t& batch, const float* dout, uint32_t dim,
                          const float* square_coefficients = nullptr) {
-        parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
-            if (bags_[i].dim() != dim) {
-                throw InvalidArgument("invalid shared gradient: bag " + std::to_string(i) +
-                                      " is " + std::to_string(bags_[i].dim()) + " wide, the "
-                                      "gradient " + std::to_string(dim) +
+        for (const EmbeddingBag& bag : bags_) {
+            if (bag.dim() != dim) {
+                throw InvalidArgument("invalid shared gradient: a bag is " +
+                                      std::to_string(bag.dim()) + " wide, the gradient " +
+                                      std::to_string(dim) +
                                       "; use backward() for bags of different widths");
             }
-            bags_[i].backward(batch, dout, dim, square_coefficients);
-        }, parallel(batch));
+        }
+        BagGradient gradient;
+        gradient.shared = dout;
+        gradient.shared_stride = dim;
+        gradient.square_coefficients = square_coefficients;
+        backward(batch, gradient);
     }
 
 private:

@@ -18,38 +18,42 @@ public:
     /// out[row] and keeps the per-row sums for backward().
     void forward(const float* block, size_t stride, int64_t rows, float* out) {
         sums_.resize(static_cast<size_t>(rows) * dim_);
-#pragma omp parallel for schedule(static) if (rows * fields_ * dim_ >= (1 << 14))
-        for (int64_t row = 0; row < rows; ++row) {
-            const float* e = block + row * stride;
-            float* s = sums_.data() + row * dim_;
-            for (uint32_t d = 0; d < dim_; ++d) s[d] = 0.0f;
-            float squares = 0.0f;
-            for (uint32_t f = 0; f < fields_; ++f) {
+        const bool parallel = rows * fields_ * dim_ >= (1 << 14);
+#pragma omp parallel if (parallel)
+        {
+            // Squares accumulate per dimension, so the inner loop has no serial reduction and
+            // vectorizes; they are summed once per row.
+            std::vector<float> squares(dim_);
+#pragma omp for schedule(static)
+            for (int64_t row = 0; row < rows; ++row) {
+                const float* e = block + row * stride;
+                float* s = sums_.data() + row * dim_;
                 for (uint32_t d = 0; d < dim_; ++d) {
-                    const float v = e[f * dim_ + d];
-                    s[d] += v;
-                    squares += v * v;
+                    s[d] = 0.0f;
+                    squares[d] = 0.0f;
                 }
+                for (uint32_t f = 0; f < fields_; ++f) {
+                    const float* v = e + f * dim_;
+                    for (uint32_t d = 0; d < dim_; ++d) {
+                        s[d] += v[d];
+                        squares[d] += v[d] * v[d];
+                    }
+                }
+                float total = 0.0f;
+                for (uint32_t d = 0; d < dim_; ++d) total += s[d] * s[d] - squares[d];
+                out[row] = 0.5f * total;
             }
-            float sum_squared = 0.0f;
-            for (uint32_t d = 0; d < dim_; ++d) sum_squared += s[d] * s[d];
-            out[row] = 0.5f * (sum_squared - squares);
         }
     }
 
-    /// Adds d(term)/d(e_fd) * g[row] = g[row] * (S_d - e_fd) into `grad` [rows, stride], for
-    /// the block of the last forward() call.
-    void backward_add(const float* block, size_t stride, int64_t rows, const float* g,
-                      float* grad) const {
-#pragma omp parallel for schedule(static) if (rows * fields_ * dim_ >= (1 << 14))
+    /// Writes g[row] * S_d, the part of d(term)/d(e_fd) * g[row] = g[row] (S_d - e_fd) that
+    /// every field shares, into `out` [rows, dim], for the sums of the last forward() call.
+    /// The rest, -g[row] e_fd, goes to each field's embedding bag as its pooled coefficient
+    /// (see BagGradient), so the full [rows, fields x dim] gradient is never written.
+    void shared_gradient(const float* g, int64_t rows, float* out) const {
         for (int64_t row = 0; row < rows; ++row) {
-            const float* e = block + row * stride;
-            const float* s = sums_.data() + row * dim_;
-            float* out = grad + row * stride;
-            for (uint32_t f = 0; f < fields_; ++f) {
-                for (uint32_t d = 0; d < dim_; ++d) {
-                    out[f * dim_ + d] += g[row] * (s[d] - e[f * dim_ + d]);
-                }
+            for (uint32_t d = 0; d < dim_; ++d) {
+                out[row * dim_ + d] = g[row] * sums_[row * dim_ + d];
             }
         }
     }

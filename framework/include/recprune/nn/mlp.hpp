@@ -25,7 +25,7 @@ public:
     /// the gradient of the input.
     Mlp(Compute& compute, const std::vector<std::pair<Tensor*, Tensor*>>& layers,
         bool final_relu, double dropout, uint64_t seed, bool propagate_input)
-        : dropout_(static_cast<float>(dropout)), seed_(seed) {
+        : compute_(&compute), dropout_(static_cast<float>(dropout)), seed_(seed) {
         if (layers.empty()) throw InvalidArgument("invalid MLP: no layers; give at least one");
         const bool bf16 = compute.precision() == Precision::Bf16;
         const DataType compute_type = bf16 ? DataType::bf16 : DataType::f32;
@@ -65,8 +65,8 @@ public:
         const void* src = input;
         if (layers_[0].types().src == DataType::bf16) {
             input_copy_.resize(rows * input_width(), DataType::bf16);
-            convert(input, DataType::f32, input_copy_.data(), DataType::bf16,
-                    rows * input_width());
+            input_converter_.run(*compute_, input, DataType::f32, input_copy_.data(),
+                                 DataType::bf16, rows * input_width());
             src = input_copy_.data();
         } else {
             input_ = input;
@@ -144,6 +144,7 @@ private:
         }
     }
 
+    Compute* compute_;
     std::vector<DenseLayer> layers_;
     float dropout_;
     uint64_t seed_;
@@ -151,6 +152,7 @@ private:
     int64_t rows_ = 0;
     const float* input_ = nullptr;        ///< f32 input of the last forward call (not owned)
     Buffer input_copy_;                   ///< bf16 rounding of the input
+    Converter input_converter_;
     std::vector<Buffer> activations_;     ///< per layer output
     std::vector<Buffer> gradients_;       ///< per layer gradient of the output
     std::vector<std::vector<uint8_t>> dropout_masks_;

@@ -159,13 +159,23 @@ public:
         }
         const uint32_t width = block_width();
 
-        // Deep part, then the FM part into the same gradient block, then the embeddings.
+        // The embeddings get the MLP's input gradient plus, in DeepFM, the FM gradient
+        // g (S - e_f): g S is shared by all fields and -g e_f enters as a pooled coefficient.
         block_grad_.resize(rows * width, DataType::f32);
         mlp_->backward(logit_grads, block_grad_.f32());
+        BagGradient gradient;
+        gradient.dout = block_grad_.f32();
+        gradient.dout_stride = width;
         if (kind_ == DeepCtrKind::DeepFm) {
-            fm_->backward_add(block_.f32(), width, rows, logit_grads, block_grad_.f32());
+            fm_shared_.resize(rows * dim_, DataType::f32);
+            fm_->shared_gradient(logit_grads, rows, fm_shared_.f32());
+            minus_grads_.resize(rows, DataType::f32);
+            for (int64_t row = 0; row < rows; ++row) minus_grads_.f32()[row] = -logit_grads[row];
+            gradient.shared = fm_shared_.f32();
+            gradient.shared_stride = dim_;
+            gradient.pooled_coefficients = minus_grads_.f32();
         }
-        embeddings_.backward(batch, block_grad_.f32(), width);
+        embeddings_.backward(batch, gradient);
         linear_.backward_shared(batch, logit_grads, 1);
 
         double bias_grad = 0.0;
@@ -294,7 +304,7 @@ private:
     std::optional<FmTerm> fm_;
 
     // Scratch reused across batches; block_ and the MLP's buffers are what backward needs.
-    Buffer block_, block_grad_, linear_out_, fm_out_;
+    Buffer block_, block_grad_, linear_out_, fm_out_, fm_shared_, minus_grads_;
     int64_t rows_forwarded_ = 0;
 };
 

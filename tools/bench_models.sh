@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Benchmarks recprune's DeepFM training step against the same model in PyTorch, and against a
+# bare oneDNN MLP step of the same shape, at 1 and 2 threads, in f32 and (when the CPU has AMX)
+# bf16. Prints a Markdown table; docs/benchmarks.md ("Model training speed") explains it.
+#
+#   tools/bench_models.sh [--processes N] [--no-peer]
+#
+# --processes N   runs each configuration in N separate processes and reports the median
+#                 (default 5; single runs on a shared VM swing by 2x or more)
+# --no-peer       skips PyTorch, so nothing is installed
+#
+# The PyTorch peer needs Debian's python3-torch and OpenBLAS (the default reference BLAS makes
+# PyTorch's f32 linear layers about 20x slower, which would flatter recprune). This script
+# installs them with apt when they are missing, so run it as root; nothing else installs them.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${repo}/build/bench_models"
+processes=5
+peer=1
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --processes) processes="$2"; shift 2 ;;
+        --no-peer) peer=0; shift ;;
+        *) echo "bench_models.sh: unknown option $1; see the header of this script" >&2; exit 2 ;;
+    esac
+done
+
+# Debian's interpreter: a python3 earlier on PATH (pyenv, venv) cannot import python3-torch.
+python=/usr/bin/python3
+
+if [[ ${peer} -eq 1 ]]; then
+    if ! dpkg -s python3-torch libopenblas0-openmp >/dev/null 2>&1; then
+        echo "installing the PyTorch peer (python3-torch, libopenblas0-openmp) with apt" >&2
+        apt-get install -y --no-install-recommends python3-torch libopenblas0-openmp >&2
+    fi
+fi
+
+cmake -S "${repo}/tools/bench_models" -B "${build}" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "${build}" -j2 --target bench_models >&2
+
+precisions=(f32)
+if grep -q amx_bf16 /proc/cpuinfo; then precisions+=(bf16); fi
+
+results="${build}/results.jsonl"
+: > "${results}"
+for threads in 1 2; do
+    for precision in "${precisions[@]}"; do
+        for run in $(seq "${processes}"); do
+            for mode in recprune onednn_mlp; do
+                OMP_NUM_THREADS=${threads} "${build}/bench_models" --mode "${mode}" \
+                    --precision "${precision}" --threads "${threads}" >> "${results}"
+            done
+            if [[ ${peer} -eq 1 ]]; then
+                OMP_NUM_THREADS=${threads} "${python}" "${repo}/tools/bench_models/deepfm_peer.py" \
+                    --threads "${threads}" --precision "${precision}" >> "${results}"
+            fi
+            echo "done: threads=${threads} precision=${precision} process=${run}" >&2
+        done
+    done
+done
+
+"${python}" - "${results}" <<'PY'
+import collections, json, statistics, sys
+
+runs = collections.defaultdict(list)
+isa = "unknown"
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    runs[(row["mode"], row["precision"], row["threads"])].append(row["samples_per_second"])
+    isa = row.get("isa", isa)
+
+def median(mode, precision, threads):
+    values = runs.get((mode, precision, threads))
+    return statistics.median(values) if values else None
+
+def show(value):
+    return "-" if value is None else f"{value:,.0f}"
+
+print(f"oneDNN ISA: {isa}; batch 4096; samples per second, median of "
+      f"{max(len(v) for v in runs.values())} processes")
+print()
+print("| threads | precision | recprune DeepFM | PyTorch f32 | PyTorch bf16 | recprune / PyTorch f32"
+      " | recprune / PyTorch same precision | bare oneDNN MLP | recprune / bare MLP |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for threads in (1, 2):
+    for precision in ("f32", "bf16"):
+        ours = median("recprune", precision, threads)
+        if ours is None:
+            continue
+        torch_f32 = median("pytorch", "f32", threads)
+        torch_same = median("pytorch", precision, threads)
+        bare = median("onednn_mlp", precision, threads)
+        ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
+        print(f"| {threads} | {precision} | {show(ours)} | {show(torch_f32)} | "
+              f"{show(median('pytorch', 'bf16', threads))} | {ratio(ours, torch_f32)} | "
+              f"{ratio(ours, torch_same)} | {show(bare)} | {ratio(ours, bare)} |")
+PY

@@ -1,0 +1,413 @@
+// Times one training step of recprune's DeepFM (the deepfm plugin's forward and backward
+// through the C ABI, then the host's SGD step with sparse embedding updates) and of a bare
+// oneDNN MLP with the same dense shape, on synthetic data. Prints one JSON line per run.
+//
+//   bench_models --mode recprune|onednn_mlp --precision f32|bf16 --threads N
+//                [--steps 10] [--repeats 5] [--warmup 3]
+//
+// Shape (the usual Criteo-like DeepFM benchmark): batch 4096, 26 fields of 10,000 rows with
+// 16-dim embeddings, FM term, MLP 416-256-128-1, BCE-with-logits loss, SGD lr 0.01.
+#include "grid/grid.hpp"
+#include "recprune/abi.h"
+#include "recprune/nn/buffer.hpp"
+#include "recprune/nn/compute.hpp"
+#include "train/optimizer.hpp"
+
+#include <nlohmann/json.hpp>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <dlfcn.h>
+#include <omp.h>
+#include <pmmintrin.h>
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kBatch = 4096;
+constexpr uint32_t kFields = 26;
+constexpr uint32_t kRows = 10000;
+constexpr uint32_t kDim = 16;
+constexpr int64_t kHidden1 = 256;
+constexpr int64_t kHidden2 = 128;
+constexpr float kLearningRate = 0.01f;
+constexpr int kBatchCount = 8;  // distinct synthetic batches, used in turn
+
+struct Options {
+    std::string mode = "recprune";
+    std::string precision = "f32";
+    int threads = 1;
+    int steps = 10;
+    int repeats = 5;
+    int warmup = 3;
+};
+
+Options parse(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string key = argv[i];
+        const std::string value = argv[i + 1];
+        if (key == "--mode") options.mode = value;
+        else if (key == "--precision") options.precision = value;
+        else if (key == "--threads") options.threads = std::stoi(value);
+        else if (key == "--steps") options.steps = std::stoi(value);
+        else if (key == "--repeats") options.repeats = std::stoi(value);
+        else if (key == "--warmup") options.warmup = std::stoi(value);
+        else throw std::invalid_argument("unknown option " + key + "; see the file header");
+    }
+    return options;
+}
+
+/// Synthetic batches: ids uniform over each field's rows, labels Bernoulli(0.5).
+struct Batches {
+    std::vector<std::vector<std::vector<uint32_t>>> ids;  // [batch][field][row]
+    std::vector<std::vector<float>> labels;
+
+    Batches() {
+        std::mt19937_64 rng(2024);
+        for (int b = 0; b < kBatchCount; ++b) {
+            std::vector<std::vector<uint32_t>> fields(kFields);
+            for (auto& field : fields) {
+                field.resize(kBatch);
+                for (auto& id : field) id = static_cast<uint32_t>(rng() % kRows);
+            }
+            ids.push_back(std::move(fields));
+            std::vector<float> y(kBatch);
+            for (auto& label : y) label = static_cast<float>(rng() & 1);
+            labels.push_back(std::move(y));
+        }
+    }
+};
+
+/// d(mean BCE-with-logits)/d(logit) = (sigmoid(z) - y) / batch.
+void bce_gradient(const float* logits, const float* labels, float* grads, int64_t rows) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float p = 1.0f / (1.0f + std::exp(-logits[r]));
+        grads[r] = (p - labels[r]) / static_cast<float>(rows);
+    }
+}
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
+/// Returns the CPU time of all threads of this process, in seconds.
+double process_cpu_seconds() {
+    timespec now{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+/// Median wall-clock and CPU seconds per step.
+struct StepTime {
+    double wall = 0.0;
+    double cpu = 0.0;
+};
+
+/// Runs `step` warmup times, then `repeats` timed runs of `steps` steps. CPU time is reported
+/// next to wall time because on a shared machine other processes stretch the wall time of a
+/// single-threaded run but not its CPU time.
+template <typename Step>
+StepTime time_steps(const Options& options, Step&& step) {
+    int counter = 0;
+    for (int i = 0; i < options.warmup; ++i) step(counter++);
+    std::vector<double> wall, cpu;
+    for (int r = 0; r < options.repeats; ++r) {
+        const auto start = Clock::now();
+        const double cpu_start = process_cpu_seconds();
+        for (int i = 0; i < options.steps; ++i) step(counter++);
+        const std::chrono::duration<double> elapsed = Clock::now() - start;
+        wall.push_back(elapsed.count() / options.steps);
+        cpu.push_back((process_cpu_seconds() - cpu_start) / options.steps);
+    }
+    return {median(wall), median(cpu)};
+}
+
+json timing_json(const StepTime& time) {
+    return {{"step_ms", time.wall * 1e3},
+            {"samples_per_second", kBatch / time.wall},
+            {"cpu_ms_per_step", time.cpu * 1e3}};
+}
+
+void check(const char* what, recprune_status_t status, const std::string& message) {
+    if (status != RECPRUNE_STATUS_OK) {
+        throw std::runtime_error(std::string(what) + " failed: " + message);
+    }
+}
+
+/// recprune's DeepFM step: plugin forward + backward through the C ABI, host SGD.
+json run_recprune(const Options& options) {
+    const std::string path = std::string(RECPRUNE_BENCH_PLUGIN_DIR) + "/librecprune_model_deepfm.so";
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) throw std::runtime_error(std::string("cannot load ") + dlerror());
+    auto entry = reinterpret_cast<recprune_entry_fn>(dlsym(library, RECPRUNE_ENTRY_SYMBOL));
+    const recprune_model_api_t& api = *entry(RECPRUNE_ABI_MAJOR, RECPRUNE_ABI_MINOR)->model;
+
+    static const recprune_host_t host = {
+        sizeof(recprune_host_t), RECPRUNE_ABI_MAJOR, RECPRUNE_ABI_MINOR, nullptr,
+        [](void*, recprune_log_level_t, const char*) {},
+        [](void*, recprune_log_level_t) -> int32_t { return 0; },
+        [](void*, size_t size, size_t alignment) -> void* {
+            return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+        },
+        [](void*, void* pointer) { std::free(pointer); }};
+    std::string message;
+    recprune_error_t error{&message, [](void* data, const char* text) {
+                               *static_cast<std::string*>(data) = text ? text : "";
+                           }};
+
+    json fields = json::array();
+    for (uint32_t f = 0; f < kFields; ++f) {
+        fields.push_back({{"name", "C" + std::to_string(f + 1)},
+                          {"vocabulary_size", kRows},
+                          {"multi_hot", false},
+                          {"roles", {"feature"}}});
+    }
+    const std::string schema = json{{"task", "ctr"}, {"fields", fields}, {"dense_count", 0}}.dump();
+    const std::string params = json{{"embedding_dim", kDim},
+                                    {"hidden_layers", {kHidden1, kHidden2}},
+                                    {"precision", options.precision}}
+                                   .dump();
+    recprune_model_t model = nullptr;
+    check("create", api.create(&host, params.c_str(), schema.c_str(), 1, &model, &error),
+          message);
+    const recprune_tensor_t* tensor_array = nullptr;
+    uint32_t tensor_count = 0;
+    check("get_tensors", api.get_tensors(model, &tensor_array, &tensor_count, &error), message);
+    const std::span<const recprune_tensor_t> tensors(tensor_array, tensor_count);
+
+    recprune::grid::TrainingSettings settings;
+    settings.optimizer = "sgd";
+    settings.momentum = 0.0;
+    settings.lr = kLearningRate;
+    recprune::train::Optimizer optimizer(settings, tensors);
+
+    Batches data;
+    std::vector<std::vector<const uint32_t*>> id_pointers(kBatchCount);
+    std::vector<const uint64_t*> no_offsets(kFields, nullptr);
+    for (int b = 0; b < kBatchCount; ++b) {
+        for (const auto& field : data.ids[b]) id_pointers[b].push_back(field.data());
+    }
+    std::vector<float> logits(kBatch), grads(kBatch);
+    auto step = [&](int counter) {
+        const int b = counter % kBatchCount;
+        recprune_batch_t batch{};
+        batch.struct_size = sizeof(batch);
+        batch.field_count = kFields;
+        batch.row_count = kBatch;
+        batch.ids = id_pointers[b].data();
+        batch.offsets = no_offsets.data();
+        batch.labels = data.labels[b].data();
+        check("forward", api.forward(model, &batch, 1, logits.data(), &error), message);
+        bce_gradient(logits.data(), data.labels[b].data(), grads.data(), kBatch);
+        check("backward", api.backward(model, &batch, grads.data(), &error), message);
+        optimizer.step(
+            tensors,
+            [&](uint32_t t) -> std::span<const uint32_t> {
+                const uint32_t* rows = nullptr;
+                uint64_t count = 0;
+                check("touched_rows", api.touched_rows(model, t, &rows, &count, &error), message);
+                return {rows, count};
+            },
+            nullptr);
+    };
+    const StepTime time = time_steps(options, step);
+
+    const char* structure = nullptr;
+    check("get_structure", api.get_structure(model, &structure, &error), message);
+    const json compute = json::parse(structure).at("compute");
+    api.destroy(model);
+    json result = {{"mode", "recprune"}, {"precision", compute.at("precision")},
+                   {"isa", compute.at("isa")}, {"threads", options.threads}};
+    result.update(timing_json(time));
+    return result;
+}
+
+/// A bare oneDNN MLP step of the DeepFM MLP's shape: inner products in plain layouts with
+/// ReLU fused as a post-op, all three backward-weights passes, backward-data for every layer
+/// (the first one because the embeddings need their gradient), ReLU backward from dst, and an
+/// SGD update of the f32 weights. No embedding work: this is the dense part's ceiling.
+json run_onednn_mlp(const Options& options) {
+    using namespace dnnl;
+    using tag = memory::format_tag;
+    using dt = memory::data_type;
+    engine eng(engine::kind::cpu, 0);
+    stream strm(eng);
+    const bool bf16 = options.precision == "bf16";
+    const dt compute = bf16 ? dt::bf16 : dt::f32;
+    const int64_t sizes[] = {kFields * kDim, kHidden1, kHidden2, 1};
+    constexpr int kLayers = 3;
+
+    struct Layer {
+        inner_product_forward fwd;
+        inner_product_backward_data bwd_data;
+        inner_product_backward_weights bwd_weights;
+        eltwise_backward relu_bwd;
+        std::vector<float> weights, bias, weights_grad, bias_grad;
+        recprune::nn::Buffer weights_copy, out, out_grad, in_grad;
+        memory::desc src_md, w_md, b_md, dst_md, diff_dst_md, diff_src_md, diff_w_md;
+        bool relu = false;
+    };
+    std::vector<Layer> layers(kLayers);
+    std::mt19937_64 rng(7);
+    for (int l = 0; l < kLayers; ++l) {
+        Layer& layer = layers[l];
+        const int64_t in = sizes[l], out = sizes[l + 1];
+        const bool last = l + 1 == kLayers;
+        layer.relu = !last;
+        const dt dst_type = last ? dt::f32 : compute;
+        layer.src_md = memory::desc({kBatch, in}, compute, tag::nc);
+        layer.w_md = memory::desc({out, in}, compute, tag::oi);
+        layer.b_md = memory::desc({out}, dt::f32, tag::x);
+        layer.dst_md = memory::desc({kBatch, out}, dst_type, tag::nc);
+        layer.diff_dst_md = memory::desc({kBatch, out}, compute, tag::nc);
+        layer.diff_src_md = memory::desc({kBatch, in}, l == 0 ? dt::f32 : compute, tag::nc);
+        layer.diff_w_md = memory::desc({out, in}, dt::f32, tag::oi);
+        primitive_attr fwd_attr;
+        if (layer.relu) {
+            post_ops ops;
+            ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+            fwd_attr.set_post_ops(ops);
+        }
+        inner_product_forward::primitive_desc fwd_pd(
+            inner_product_forward::desc(prop_kind::forward_training, layer.src_md, layer.w_md,
+                                        layer.b_md, layer.dst_md),
+            fwd_attr, eng);
+        layer.fwd = inner_product_forward(fwd_pd);
+        layer.bwd_data = inner_product_backward_data(inner_product_backward_data::primitive_desc(
+            inner_product_backward_data::desc(layer.diff_src_md, layer.w_md, layer.diff_dst_md),
+            eng, fwd_pd));
+        layer.bwd_weights =
+            inner_product_backward_weights(inner_product_backward_weights::primitive_desc(
+                inner_product_backward_weights::desc(layer.src_md, layer.diff_w_md, layer.b_md,
+                                                     layer.diff_dst_md),
+                eng, fwd_pd));
+        if (layer.relu) {
+            eltwise_forward::primitive_desc hint(
+                eltwise_forward::desc(prop_kind::forward_training,
+                                      algorithm::eltwise_relu_use_dst_for_bwd, layer.dst_md, 0.0f),
+                eng);
+            layer.relu_bwd = eltwise_backward(eltwise_backward::primitive_desc(
+                eltwise_backward::desc(algorithm::eltwise_relu_use_dst_for_bwd, layer.dst_md,
+                                       layer.dst_md, 0.0f),
+                eng, hint));
+        }
+        const float limit = std::sqrt(6.0f / static_cast<float>(in + out));
+        layer.weights.resize(in * out);
+        for (float& w : layer.weights) {
+            w = static_cast<float>(((rng() >> 11) * 0x1.0p-53 * 2.0 - 1.0) * limit);
+        }
+        layer.bias.assign(out, 0.0f);
+        layer.weights_grad.resize(in * out);
+        layer.bias_grad.resize(out);
+        layer.weights_copy.resize(in * out, compute);
+        layer.out.resize(kBatch * out, dst_type);
+        layer.out_grad.resize(kBatch * out, compute);
+        layer.in_grad.resize(kBatch * in, l == 0 ? dt::f32 : compute);
+    }
+
+    // The MLP input (what the embedding lookup would write), in the compute type.
+    recprune::nn::Buffer input;
+    input.resize(kBatch * sizes[0], compute);
+    std::vector<float> input_f32(kBatch * sizes[0]);
+    for (float& x : input_f32) x = static_cast<float>(((rng() >> 11) * 0x1.0p-53 - 0.5) * 0.02);
+    recprune::nn::convert(input_f32.data(), dt::f32, input.data(), compute,
+                          static_cast<int64_t>(input_f32.size()));
+    Batches data;
+    std::vector<float> grads(kBatch);
+    recprune::nn::Buffer last_grad;
+    last_grad.resize(kBatch, compute);
+
+    auto mem = [&](const memory::desc& md, void* ptr) { return memory(md, eng, ptr); };
+    auto step = [&](int counter) {
+        const float* labels = data.labels[counter % kBatchCount].data();
+        const void* src = input.data();
+        for (Layer& layer : layers) {
+            void* w = layer.weights.data();
+            if (bf16) {
+                recprune::nn::convert(layer.weights.data(), dt::f32, layer.weights_copy.data(),
+                                      dt::bf16, static_cast<int64_t>(layer.weights.size()));
+                w = layer.weights_copy.data();
+            }
+            layer.fwd.execute(strm, {{DNNL_ARG_SRC, mem(layer.src_md, const_cast<void*>(src))},
+                                     {DNNL_ARG_WEIGHTS, mem(layer.w_md, w)},
+                                     {DNNL_ARG_BIAS, mem(layer.b_md, layer.bias.data())},
+                                     {DNNL_ARG_DST, mem(layer.dst_md, layer.out.data())}});
+            src = layer.out.data();
+        }
+        bce_gradient(layers.back().out.f32(), labels, grads.data(), kBatch);
+        recprune::nn::convert(grads.data(), dt::f32, last_grad.data(), compute, kBatch);
+        void* diff = last_grad.data();
+        for (int l = kLayers - 1; l >= 0; --l) {
+            Layer& layer = layers[l];
+            if (layer.relu) {
+                layer.relu_bwd.execute(strm, {{DNNL_ARG_DST, mem(layer.dst_md, layer.out.data())},
+                                              {DNNL_ARG_DIFF_DST, mem(layer.dst_md, diff)},
+                                              {DNNL_ARG_DIFF_SRC, mem(layer.dst_md, diff)}});
+            }
+            const void* layer_src = l == 0 ? input.data() : layers[l - 1].out.data();
+            void* w = bf16 ? layer.weights_copy.data() : static_cast<void*>(layer.weights.data());
+            layer.bwd_weights.execute(
+                strm, {{DNNL_ARG_SRC, mem(layer.src_md, const_cast<void*>(layer_src))},
+                       {DNNL_ARG_DIFF_DST, mem(layer.diff_dst_md, diff)},
+                       {DNNL_ARG_DIFF_WEIGHTS, mem(layer.diff_w_md, layer.weights_grad.data())},
+                       {DNNL_ARG_DIFF_BIAS, mem(layer.b_md, layer.bias_grad.data())}});
+            layer.bwd_data.execute(strm,
+                                   {{DNNL_ARG_DIFF_DST, mem(layer.diff_dst_md, diff)},
+                                    {DNNL_ARG_WEIGHTS, mem(layer.w_md, w)},
+                                    {DNNL_ARG_DIFF_SRC, mem(layer.diff_src_md,
+                                                            layer.in_grad.data())}});
+            diff = layer.in_grad.data();
+        }
+        strm.wait();
+        for (Layer& layer : layers) {
+            for (size_t i = 0; i < layer.weights.size(); ++i) {
+                layer.weights[i] -= kLearningRate * layer.weights_grad[i];
+            }
+            for (size_t i = 0; i < layer.bias.size(); ++i) {
+                layer.bias[i] -= kLearningRate * layer.bias_grad[i];
+            }
+        }
+    };
+    const StepTime time = time_steps(options, step);
+    json result = {{"mode", "onednn_mlp"}, {"precision", options.precision},
+                   {"isa", recprune::nn::isa_name(get_effective_cpu_isa())},
+                   {"threads", options.threads}};
+    result.update(timing_json(time));
+    return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Denormals slow oneDNN kernels by up to two orders of magnitude; flush them before any
+    // thread pool starts so the OpenMP threads inherit the mode.
+    _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+    _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+    try {
+        const Options options = parse(argc, argv);
+        omp_set_num_threads(options.threads);
+        const json result =
+            options.mode == "recprune" ? run_recprune(options) : run_onednn_mlp(options);
+        std::cout << result.dump() << std::endl;
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bench_models failed: " << e.what() << "\n";
+        return 1;
+    }
+}
