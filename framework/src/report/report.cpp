@@ -318,22 +318,34 @@ Report build_report(const std::vector<boost::json::object>& rows, const ReportOp
     }
     report.input_rows = rows.size();
 
-    // 1. Filters, then dense rows (baselines) apart from pruned rows (groups).
-    Rows all;
-    for (const auto& row : rows) all.push_back(&row);
-    Rows selected = apply_filters(all, options);
-    report.filtered_out = all.size() - selected.size();
-    Rows pruned;
+    // 1. Dense rows (baselines) apart from pruned rows (groups). Filters apply to the pruned
+    // rows only: a dense row has no pruner and sparsity 0, so "--where pruner=random" would
+    // otherwise drop the baselines of the rows it keeps.
+    Rows all_pruned;
     Rows dense;
-    for (const auto* row : selected) {
-        (text_at(*row, "kind") == "dense" ? dense : pruned).push_back(row);
-        report.failed_rows += is_failed(*row) ? 1 : 0;
+    for (const auto& row : rows) {
+        (text_at(row, "kind") == "dense" ? dense : all_pruned).push_back(&row);
+    }
+    Rows pruned = apply_filters(all_pruned, options);
+    report.filtered_out = all_pruned.size() - pruned.size();
+    DenseIndex dense_index(dense, pruned);
+
+    // The dense rows counted are those some reported row started from.
+    std::set<std::string> group_ids;
+    for (const auto* row : pruned) group_ids.insert(text_at(*row, "group_id"));
+    Rows linked_dense;
+    for (const auto* row : dense) {
+        if (group_ids.count(text_at(*row, "cell_id")) > 0) linked_dense.push_back(row);
     }
     report.pruned_rows = pruned.size();
-    report.dense_rows = dense.size();
-    report.value_columns = options.values.empty() ? metrics_found(selected, options.split)
+    report.dense_rows = linked_dense.size();
+    for (const Rows* part : {&pruned, &linked_dense}) {
+        for (const auto* row : *part) report.failed_rows += is_failed(*row) ? 1 : 0;
+    }
+    Rows reported = pruned;
+    reported.insert(reported.end(), linked_dense.begin(), linked_dense.end());
+    report.value_columns = options.values.empty() ? metrics_found(reported, options.split)
                                                   : options.values;
-    DenseIndex dense_index(dense, pruned);
 
     // 2. Group the pruned rows by the identities of their group columns.
     std::vector<std::vector<KeyValue>> keys;

@@ -24,7 +24,8 @@ struct ReportOptions {
     std::vector<std::string> values;
     /// The metrics part read for metric columns: "test" or "validation".
     std::string split = "test";
-    /// Keeps only rows whose column (first) shows the text (second), e.g. {"pruner", "random"}.
+    /// Keeps only pruned rows whose column (first) shows the text (second), such as
+    /// {"pruner", "random"}. Dense rows stay, as the baselines of the rows kept.
     std::vector<std::pair<std::string, std::string>> filters;
     /// The group column the curves run along; no area table when it is not a group column.
     std::string curve_x = "target_sparsity";
@@ -83,10 +84,10 @@ struct Report {
     std::vector<std::string> curve_columns;
     std::vector<CurveRow> curves;
     size_t input_rows = 0;
-    size_t filtered_out = 0;
-    size_t pruned_rows = 0;
-    size_t dense_rows = 0;
-    size_t failed_rows = 0;                 ///< pruned and dense rows that failed
+    size_t filtered_out = 0;                ///< pruned rows the filters left out
+    size_t pruned_rows = 0;                 ///< pruned rows in the groups
+    size_t dense_rows = 0;                  ///< dense rows those pruned rows started from
+    size_t failed_rows = 0;                 ///< pruned and dense rows above that failed
     std::vector<std::string> notes;         ///< caveats found while building, one sentence each
 };
 

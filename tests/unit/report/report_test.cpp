@@ -294,6 +294,31 @@ TEST_CASE("report: filter by plugin name keeps every variant") {
     CHECK(report.groups.size() == 2);
 }
 
+TEST_CASE("report: filter keeps the dense baselines") {
+    std::vector<boost::json::object> rows = {make_row(dense(1, 0.9)),
+                                             make_row(pruned("magnitude", 0.5, 1, 0.7)),
+                                             make_row(pruned("random", 0.5, 1, 0.5))};
+    ReportOptions options = by_pruner_and_sparsity();
+    options.filters = {{"pruner", "random"}};
+
+    Report report = build_report(rows, options);
+
+    REQUIRE(report.groups.size() == 1);
+    CHECK(report.filtered_out == 1);
+    CHECK(report.dense_rows == 1);
+    CHECK(report.groups[0].dense[0].count == 1);
+    CHECK(report.groups[0].dense[0].mean == 0.9);
+}
+
+TEST_CASE("report: counts only the dense rows in use") {
+    std::vector<boost::json::object> rows = {make_row(dense(1, 0.9)), make_row(dense(2, 0.8)),
+                                             make_row(pruned("random", 0.5, 1, 0.5))};
+
+    Report report = build_report(rows, by_pruner_and_sparsity());
+
+    CHECK(report.dense_rows == 1);  // seed 2's dense row serves no pruned row
+}
+
 TEST_CASE("report: filter by a number") {
     std::vector<boost::json::object> rows = {make_row(pruned("random", 0.5, 1, 0.6)),
                                              make_row(pruned("random", 0.9, 1, 0.5))};
