@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs one reproduction grid of experiments/reproductions and writes its table and plots:
+#   bash tools/reproduce.sh blalock_compression
+# Results go to results/<name>/ (results.json, report/ with Markdown, CSV and LaTeX tables,
+# plots/ with PNG and PDF figures). Plots need Debian's python3-matplotlib; without it the
+# script prints the install command and stops after the tables. MovieLens 100K and the Criteo
+# sample are read from ../shared/datasets beside the repository.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+name="${1:?usage: tools/reproduce.sh NAME (a grid in experiments/reproductions)}"
+grid="$here/experiments/reproductions/$name.json"
+[ -f "$grid" ] || { echo "reproduce: no grid $grid; see experiments/reproductions" >&2; exit 2; }
+bin="$here/build/release/bin/recprune"
+[ -x "$bin" ] || "$here/tools/setup.sh"
+
+out="$here/results/$name"
+"$bin" run "$grid" -o "$out" -q
+"$bin" report "$out" -o "$out/report" > /dev/null
+echo "tables: $out/report"
+if [ "$name" = "synthetic_recovery" ]; then
+    /usr/bin/python3 "$here/tools/score_feature_selection.py" "$out/results.json" \
+        | tee "$out/report/recovery.md"
+fi
+if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+    echo "plots skipped: apt-get install -y --no-install-recommends python3-matplotlib" >&2
+    exit 0
+fi
+/usr/bin/python3 "$here/tools/plot_results.py" "$out" --output "$out/plots" --metric auc
+echo "plots: $out/plots"
