@@ -45,6 +45,7 @@ const char* const kUsage =
     "  run [GRID]        run a grid (the quickstart grid when GRID is omitted)\n"
     "  validate GRID     check a grid against the plugins without running it\n"
     "  plugins           list the plugins with their parameters (--json for machines)\n"
+    "  --version         print the version and the plugin ABI version\n"
     "  report RESULTS    tables (Markdown, CSV, LaTeX) from result files\n"
     "  merge OUT DIR...  join the output folders of --shard runs into one table\n"
     "  new-plugin KIND NAME  write a pruner, dataset or model plugin folder to start from\n"
@@ -60,6 +61,18 @@ std::filesystem::path default_quickstart() {
     auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     return exe.parent_path().parent_path() / "share" / "recprune" / "experiments" /
            "quickstart.json";
+}
+
+// $XDG_CACHE_HOME/recprune, else ~/.cache/recprune: parsed datasets are shared by every output
+// folder and never written next to a folder the user named.
+std::filesystem::path default_cache_dir() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+        return std::filesystem::path(xdg) / "recprune";
+    }
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+        return std::filesystem::path(home) / ".cache" / "recprune";
+    }
+    return std::filesystem::temp_directory_path() / "recprune-cache";
 }
 
 struct Common {
@@ -168,7 +181,12 @@ int command_validate(const std::vector<std::string>& args) {
     po::notify(vm);
     if (vm.count("help") || grid_path.empty()) {
         std::cout << "usage: recprune validate GRID\n" << options;
-        return grid_path.empty() && !vm.count("help") ? kExitConfig : kExitOk;
+        if (grid_path.empty() && !vm.count("help")) {
+            std::cerr << "invalid command line: validate needs a grid file; give "
+                         "`recprune validate GRID.json`\n";
+            return kExitConfig;
+        }
+        return kExitOk;
     }
     configure_logging(common);
     auto registry = discover(common);
@@ -202,7 +220,8 @@ int command_run(const std::vector<std::string>& args) {
         "retry-failed", po::bool_switch(&retry_failed), "rerun cells that failed before")(
         "fail-fast", po::bool_switch(&fail_fast), "stop starting cells after the first failure")(
         "cache-dir", po::value<std::string>(&cache_dir),
-        "folder for the binary dataset cache (default: <output>/../.cache)")(
+        "folder for the binary dataset cache (default: $XDG_CACHE_HOME/recprune or "
+        "~/.cache/recprune)")(
         "no-cache", po::bool_switch(&no_cache), "parse datasets without the binary cache");
     cli::ScaleoutFlags scaleout;
     cli::add_scaleout_options(options, scaleout);
@@ -247,10 +266,8 @@ int command_run(const std::vector<std::string>& args) {
     run_options.fail_fast = fail_fast;
     run_options.progress = ::isatty(STDERR_FILENO) != 0 && !common.quiet;
     if (!no_cache) {
-        run_options.cache_dir = cache_dir.empty()
-                                    ? std::filesystem::absolute(run_options.output).parent_path() /
-                                          ".cache"
-                                    : std::filesystem::path(cache_dir);
+        run_options.cache_dir =
+            cache_dir.empty() ? default_cache_dir() : std::filesystem::path(cache_dir);
     }
 
     cli::apply_scaleout_options(scaleout,
@@ -290,6 +307,11 @@ int main(int argc, char** argv) {
         if (command == "new-plugin") return cli::command_new_plugin(args);
         if (command == "merge") return cli::command_merge(args);
         if (command == scaleout::kCellWorkerCommand) return cli::command_cell_worker(args);
+        if (command == "--version" || command == "version") {
+            std::cout << "recprune " << RECPRUNE_VERSION << " (plugin ABI "
+                      << RECPRUNE_ABI_MAJOR << "." << RECPRUNE_ABI_MINOR << ")\n";
+            return kExitOk;
+        }
         if (command == "-h" || command == "--help" || command == "help") {
             std::cout << kUsage;
             return kExitOk;
