@@ -285,6 +285,18 @@ void add_curves(Report& report, const Rows& rows, const std::vector<std::vector<
         }
         report.curves.push_back(std::move(curve));
     }
+
+    // A table of single-point curves, as after --where sparsity=0.9, would hold only "n/a".
+    bool any_area = std::any_of(report.curves.begin(), report.curves.end(), [](const auto& c) {
+        return !c.areas.empty() && c.areas.front().points >= 2;
+    });
+    if (!any_area) {
+        report.notes.push_back("no area table: every curve has a single " + report.curve_x +
+                               " point");
+        report.curves.clear();
+        report.curve_columns.clear();
+        report.curve_x.clear();
+    }
 }
 
 }  // namespace

@@ -424,14 +424,27 @@ TEST_CASE("report: curve from dense starts at sparsity 0") {
     CHECK(area.normalized.mean == doctest::Approx(0.71 / 0.9).epsilon(1e-12));
 }
 
-TEST_CASE("report: one sparsity gives no area") {
+TEST_CASE("report: one sparsity gives no area table") {
     Report report =
         build_report({make_row(pruned("random", 0.5, 1, 0.8))}, by_pruner_and_sparsity());
 
-    REQUIRE(report.curves.size() == 1);
-    CHECK(report.curves[0].areas[0].points == 1);
-    CHECK(report.curves[0].areas[0].area.count == 0);
-    CHECK(report.curves[0].areas[0].incomplete_seeds == 0);
+    CHECK(report.curves.empty());
+    CHECK(report.curve_x.empty());
+    REQUIRE(report.notes.size() == 1);
+    CHECK(report.notes[0].find("single target_sparsity point") != std::string::npos);
+}
+
+TEST_CASE("report: single-point curve beside a full one") {
+    std::vector<boost::json::object> rows = {make_row(pruned("random", 0.5, 1, 0.6)),
+                                             make_row(pruned("random", 0.9, 1, 0.5)),
+                                             make_row(pruned("magnitude", 0.5, 1, 0.8))};
+
+    Report report = build_report(rows, by_pruner_and_sparsity());
+
+    REQUIRE(report.curves.size() == 2);
+    CHECK(report.curves[1].areas[0].points == 1);
+    CHECK(report.curves[1].areas[0].area.count == 0);
+    CHECK(report.curves[1].areas[0].incomplete_seeds == 0);
 }
 
 TEST_CASE("report: one curve per pruner") {
