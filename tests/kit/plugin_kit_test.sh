@@ -4,7 +4,8 @@
 # out of tree with find_package(recprune) and runs a shortened copy of its grid.
 #
 # usage: plugin_kit_test.sh BUILD_DIR CMAKE CTEST KIND...
-# KIND is pruner, dataset or model. Exits nonzero at the first step that fails, after printing
+# KIND is pruner, dataset, model, or tutorial: the LAMP pruner of docs/tutorial.md built from a
+# scaffold with the tutorial's files. Exits nonzero at the first step that fails, after printing
 # what failed and the log of that step.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ if [[ $# -lt 4 ]]; then
     exit 2
 fi
 build_dir=$(cd "$1" && pwd)
+tutorial_dir=$(cd "$(dirname "$0")/../../docs/tutorial" && pwd)
 cmake_command=$2
 ctest_command=$3
 shift 3
@@ -55,13 +57,18 @@ install_recprune() {
     fi
 }
 
-# Scaffolds, builds and unit-tests plugin kit_<kind>; prints the plugin folder.
+# Scaffolds, builds and unit-tests plugin $2 (default kit_<kind>); prints the plugin folder.
+# A third argument names a folder whose files replace the scaffold's before the build.
 build_plugin() {
     local kind=$1
-    local name="kit_$kind"
+    local name=${2:-kit_$kind}
+    local replacement=${3:-}
     local plugin="$work/$name"
-    step "scaffold, build and test a $kind" >&2
+    step "scaffold, build and test a $kind named $name" >&2
     (cd "$work" && logged "new-plugin-$kind" "$recprune" new-plugin "$kind" "$name")
+    if [[ -n "$replacement" ]]; then
+        cp -r "$replacement"/. "$plugin"/
+    fi
     grep -q "DCMAKE_PREFIX_PATH=$prefix" "$work/new-plugin-$kind.log" ||
         fail "new-plugin does not point CMAKE_PREFIX_PATH at the install prefix"
     logged "configure-$kind" "$cmake_command" -S "$plugin" -B "$plugin/build" \
@@ -136,6 +143,13 @@ check_dataset() {
     done
 }
 
+check_tutorial() {
+    local plugin
+    plugin=$(build_plugin pruner lamp "$tutorial_dir/lamp")
+    run_grid pruner "$plugin"
+    report_line pruner fm lamp 0.9 > /dev/null
+}
+
 check_model() {
     local plugin
     plugin=$(build_plugin model)
@@ -149,7 +163,8 @@ for kind in "$@"; do
         pruner) check_pruner ;;
         dataset) check_dataset ;;
         model) check_model ;;
-        *) fail "unknown kind \"$kind\"; give pruner, dataset or model" ;;
+        tutorial) check_tutorial ;;
+        *) fail "unknown kind \"$kind\"; give pruner, dataset, model or tutorial" ;;
     esac
 done
 step "done"
