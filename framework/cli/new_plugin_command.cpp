@@ -188,9 +188,15 @@ int command_new_plugin(const std::vector<std::string>& args) {
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
     po::notify(vm);
-    if (vm.count("help") || name.empty()) {
+    if (vm.count("help")) {
         std::cout << kUsage << "\n" << described;
-        return vm.count("help") ? kExitOk : kExitUsage;
+        return kExitOk;
+    }
+    if (name.empty()) {
+        std::cerr << "invalid command line: give KIND and NAME, such as new-plugin pruner "
+                     "my_pruner\n\n"
+                  << kUsage << "\n" << described;
+        return kExitUsage;
     }
 
     // Check everything before writing anything.

@@ -87,8 +87,8 @@ int command_report(const std::vector<std::string>& args) {
         "split", po::value<std::string>(&options.split)->default_value("test"),
         "metrics part to read: test or validation")(
         "where", po::value<std::vector<std::string>>(&where)->composing(),
-        "keep rows whose COLUMN shows VALUE, as COLUMN=VALUE (repeatable; pruner=magnitude "
-        "matches every magnitude variant)")(
+        "keep the pruned rows whose COLUMN shows VALUE, as COLUMN=VALUE (repeatable; "
+        "pruner=magnitude matches every magnitude variant; dense baselines stay)")(
         "curve-x", po::value<std::string>(&options.curve_x)->default_value("target_sparsity"),
         "group column the area table integrates over")(
         "curve-from-dense", po::bool_switch(&options.curve_from_dense),
@@ -111,9 +111,13 @@ int command_report(const std::vector<std::string>& args) {
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
     po::notify(vm);
-    if (vm.count("help") || inputs.empty()) {
+    if (vm.count("help")) {
         std::cout << kUsage << "\n" << described;
-        return vm.count("help") ? kExitOk : kExitUsage;
+        return kExitOk;
+    }
+    if (inputs.empty()) {
+        std::cerr << "invalid command line: no RESULTS given\n\n" << kUsage << "\n" << described;
+        return kExitUsage;
     }
 
     // Check the options before reading any file.
