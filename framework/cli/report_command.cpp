@@ -99,6 +99,11 @@ int command_report(const std::vector<std::string>& args) {
         "folder for the report files (default: report/ beside the first RESULTS)")(
         "no-files", po::bool_switch(&no_files), "print only; write no files")(
         "no-dense", po::bool_switch(&no_dense), "leave out the dense baseline columns")(
+        "bold-best", po::bool_switch(&format_options.bold_best),
+        "set in bold, in Markdown and LaTeX, the best value among lines that differ only in "
+        "the --compare column (metrics only; lower is better for logloss, rmse and mae)")(
+        "compare", po::value<std::string>(&options.compare_column)->default_value("pruner"),
+        "group column whose lines compete for --bold-best")(
         "digits", po::value<int>(&format_options.digits)->default_value(4),
         "decimals shown in Markdown and LaTeX (CSV keeps full precision)")(
         "quiet,q", po::bool_switch(&quiet), "do not log the files written");

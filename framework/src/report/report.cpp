@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 #include "core/json_io.hpp"
+#include "grid/grid.hpp"
 #include "report/columns.hpp"
 
 #include <algorithm>
@@ -299,7 +300,47 @@ void add_curves(Report& report, const Rows& rows, const std::vector<std::vector<
     }
 }
 
+/// Sets GroupRow::best: per value column, the best mean among the lines that share every group
+/// column except the compare column.
+void mark_best(Report& report, const std::string& compare_column) {
+    for (auto& group : report.groups) group.best.assign(report.value_columns.size(), false);
+    auto compare = std::find(report.group_columns.begin(), report.group_columns.end(),
+                             canonical_column(compare_column));
+    if (compare == report.group_columns.end()) return;
+    const size_t compare_index = static_cast<size_t>(compare - report.group_columns.begin());
+
+    // Lines that differ only in the compare column form one contest.
+    std::map<std::vector<std::string>, std::vector<size_t>> contests;
+    for (size_t g = 0; g < report.groups.size(); ++g) {
+        std::vector<std::string> key = report.groups[g].labels;
+        key.erase(key.begin() + static_cast<long>(compare_index));
+        contests[key].push_back(g);
+    }
+    for (size_t v = 0; v < report.value_columns.size(); ++v) {
+        std::optional<bool> lower = lower_is_better(report.value_columns[v]);
+        if (!lower) continue;
+        for (const auto& [key, members] : contests) {
+            if (members.size() < 2) continue;
+            std::optional<double> best;
+            for (size_t g : members) {
+                const Statistic& s = report.groups[g].values[v];
+                if (s.count == 0) continue;
+                if (!best || (*lower ? s.mean < *best : s.mean > *best)) best = s.mean;
+            }
+            for (size_t g : members) {
+                const Statistic& s = report.groups[g].values[v];
+                report.groups[g].best[v] = best && s.count > 0 && s.mean == *best;
+            }
+        }
+    }
+}
+
 }  // namespace
+
+std::optional<bool> lower_is_better(const std::string& column) {
+    if (!is_metric_column(column)) return std::nullopt;
+    return !grid::higher_is_better(column);
+}
 
 Statistic summarize(const std::vector<double>& values) {
     Statistic statistic;
@@ -403,7 +444,9 @@ Report build_report(const std::vector<boost::json::object>& rows, const ReportOp
                                "of the grouping varies inside them; statistics are over rows");
     }
 
-    // 4. Curves along curve_x and their areas.
+    // 4. The best line of each contest, then the curves along curve_x and their areas.
+    report.compare_column = canonical_column(options.compare_column);
+    mark_best(report, report.compare_column);
     if (!pruned.empty()) add_curves(report, pruned, keys, ranks, dense_index);
     return report;
 }

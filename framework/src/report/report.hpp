@@ -31,6 +31,8 @@ struct ReportOptions {
     std::string curve_x = "target_sparsity";
     /// Starts each seed's curve at x = 0 with the value of its dense model.
     bool curve_from_dense = false;
+    /// The group column whose lines compete for the best value (see GroupRow::best).
+    std::string compare_column = "pruner";
 };
 
 /// Statistics of one value over the rows of a group.
@@ -55,7 +57,16 @@ struct GroupRow {
     size_t not_reached = 0;                         ///< rows with status target_not_reached
     std::vector<Statistic> values;                  ///< per value column
     std::vector<Statistic> dense;                   ///< per value column, over the dense rows
+    /// Per value column: true when this line has the best mean among the lines that differ
+    /// from it only in the compare column (ties are all best). Always false for values whose
+    /// direction is unknown (dotted paths) and when the compare column is not a group column.
+    std::vector<bool> best;
 };
+
+/// Returns true when a lower value of metric `column` is better (log loss, RMSE, MAE) and false
+/// when a higher one is (AUC, GAUC, the ranking metrics), by the rule of the trainer's early
+/// stopping. Returns nothing for dotted paths, whose direction the report cannot know.
+std::optional<bool> lower_is_better(const std::string& column);
 
 /// The area under one value-versus-x curve, computed per seed and summarized over seeds.
 struct Area {
@@ -83,6 +94,7 @@ struct Report {
     bool curve_from_dense = false;
     std::vector<std::string> curve_columns;
     std::vector<CurveRow> curves;
+    std::string compare_column;             ///< the column whose lines compete for GroupRow::best
     size_t input_rows = 0;
     size_t filtered_out = 0;                ///< pruned rows the filters left out
     size_t pruned_rows = 0;                 ///< pruned rows in the groups

@@ -104,8 +104,15 @@ bool any_not_reached(const Report& report) {
                        [](const GroupRow& group) { return group.not_reached > 0; });
 }
 
+/// Markup around a cell: "**" and "**" in Markdown, "\textbf{" and "}" in LaTeX.
+struct Emphasis {
+    std::string open;
+    std::string close;
+};
+
 Table build_group_table(const Report& report, const FormatOptions& options,
-                        const std::vector<size_t>& visible, const std::string& plus_minus) {
+                        const std::vector<size_t>& visible, const std::string& plus_minus,
+                        const Emphasis& bold) {
     Table table;
     bool not_reached = any_not_reached(report);
     for (size_t c : visible) {
@@ -133,7 +140,9 @@ Table build_group_table(const Report& report, const FormatOptions& options,
         line.push_back(std::to_string(group.failed));
         if (not_reached) line.push_back(std::to_string(group.not_reached));
         for (size_t v = 0; v < report.value_columns.size(); ++v) {
-            line.push_back(statistic_text(group.values[v], options.digits, plus_minus, false));
+            std::string text = statistic_text(group.values[v], options.digits, plus_minus, false);
+            if (options.bold_best && group.best[v]) text = bold.open + text + bold.close;
+            line.push_back(std::move(text));
             if (options.show_dense) {
                 line.push_back(statistic_text(group.dense[v], options.digits, plus_minus, true));
             }
@@ -312,7 +321,12 @@ std::string to_markdown(const Report& report, const FormatOptions& options) {
     if (!fixed.empty()) out += "Same in every line: " + fixed + ". ";
     out += "Cells show the mean ± sample standard deviation over seeds";
     if (options.show_dense) out += "; a dense column shows the dense models the rows started from";
-    out += ".\n\n" + markdown_table(build_group_table(report, options, visible, " ± "));
+    if (options.bold_best) {
+        out += "; bold marks the best value among lines that differ only in " +
+               report.compare_column;
+    }
+    out += ".\n\n" + markdown_table(build_group_table(report, options, visible, " ± ",
+                                                      {"**", "**"}));
 
     if (!report.curve_x.empty() && !report.curves.empty()) {
         auto curve_text = curve_labels(report);
@@ -399,7 +413,7 @@ std::string groups_latex(const Report& report, const FormatOptions& options) {
     std::string fixed = fixed_columns_text(report.group_columns, labels.front(), visible);
     std::string comment = report.split + " split, mean $\\pm$ sample standard deviation over seeds";
     if (!fixed.empty()) comment += "; same in every line: " + fixed;
-    Table table = build_group_table(report, options, visible, " $\\pm$ ");
+    Table table = build_group_table(report, options, visible, " $\\pm$ ", {"\\textbf{", "}"});
     return latex_table(escape_labels(std::move(table), visible.size()), comment);
 }
 

@@ -12,6 +12,7 @@ namespace recprune::report {
 struct FormatOptions {
     int digits = 4;           ///< decimals of means and standard deviations below 1000
     bool show_dense = true;   ///< adds a "dense <value>" column beside each value column
+    bool bold_best = false;   ///< sets the best value of each contest in bold (GroupRow::best)
 };
 
 /// Returns both tables (groups, then areas) with the sentences that explain them.

@@ -477,6 +477,70 @@ TEST_CASE("report: curve column that is not a number is rejected") {
                          doctest::Contains("--curve-x pruner"), recprune::ConfigError);
 }
 
+TEST_CASE("report: best pruner per sparsity") {
+    std::vector<boost::json::object> rows = {
+        make_row(pruned("random", 0.5, 1, 0.6)), make_row(pruned("random", 0.9, 1, 0.55)),
+        make_row(pruned("magnitude", 0.5, 1, 0.8)), make_row(pruned("magnitude", 0.9, 1, 0.5))};
+
+    Report report = build_report(rows, by_pruner_and_sparsity());
+
+    // Lines in table order: random 0.5, random 0.9, magnitude 0.5, magnitude 0.9.
+    REQUIRE(report.groups.size() == 4);
+    CHECK_FALSE(report.groups[0].best[0]);
+    CHECK(report.groups[1].best[0]);  // 0.55 beats 0.5 at sparsity 0.9
+    CHECK(report.groups[2].best[0]);  // 0.8 beats 0.6 at sparsity 0.5
+    CHECK_FALSE(report.groups[3].best[0]);
+}
+
+TEST_CASE("report: lower log loss is best") {
+    boost::json::object random = make_row(pruned("random", 0.5, 1, 0.6));
+    boost::json::object magnitude = make_row(pruned("magnitude", 0.5, 1, 0.8));
+    random["metrics"].as_object()["test"].as_object()["logloss"] = {{"value", 0.5},
+                                                                     {"status", "ok"}};
+    magnitude["metrics"].as_object()["test"].as_object()["logloss"] = {{"value", 0.7},
+                                                                        {"status", "ok"}};
+    ReportOptions options = by_pruner_and_sparsity();
+    options.values = {"logloss"};
+
+    Report report = build_report({random, magnitude}, options);
+
+    REQUIRE(report.groups.size() == 2);
+    CHECK(report.groups[0].best[0]);
+    CHECK_FALSE(report.groups[1].best[0]);
+}
+
+TEST_CASE("report: ties are all best, paths never") {
+    boost::json::object random = make_row(pruned("random", 0.5, 1, 0.7));
+    boost::json::object magnitude = make_row(pruned("magnitude", 0.5, 1, 0.7));
+    random["timings"] = {{"total_seconds", 1.0}};
+    magnitude["timings"] = {{"total_seconds", 2.0}};
+    ReportOptions options = by_pruner_and_sparsity();
+    options.values = {"auc", "timings.total_seconds"};
+
+    Report report = build_report({random, magnitude}, options);
+
+    REQUIRE(report.groups.size() == 2);
+    CHECK(report.groups[0].best[0]);
+    CHECK(report.groups[1].best[0]);
+    CHECK_FALSE(report.groups[0].best[1]);
+    CHECK_FALSE(report.groups[1].best[1]);
+}
+
+TEST_CASE("report format: bold best in Markdown and LaTeX") {
+    std::vector<boost::json::object> rows = {make_row(pruned("random", 0.5, 1, 0.6)),
+                                             make_row(pruned("magnitude", 0.5, 1, 0.8))};
+    Report report = build_report(rows, by_pruner_and_sparsity());
+    recprune::report::FormatOptions format;
+    format.bold_best = true;
+
+    std::string markdown = recprune::report::to_markdown(report, format);
+    std::string latex = recprune::report::groups_latex(report, format);
+
+    CHECK(markdown.find("**0.8000**") != std::string::npos);
+    CHECK(markdown.find("**0.6000**") == std::string::npos);
+    CHECK(latex.find("\\textbf{0.8000}") != std::string::npos);
+}
+
 TEST_CASE("report format: CSV header and full precision") {
     std::vector<boost::json::object> rows = {make_row(dense(1, 0.9)),
                                              make_row(pruned("random", 0.5, 1, 0.123456789012345)),
