@@ -190,6 +190,10 @@ class Results:
         return [row for row, f, p in zip(self.rows, self.facet, self.pruner)
                 if f == facet and p == pruner and row.get("kind") == "pruned"]
 
+    def pruned_in(self, facet):
+        return [row for row, f in zip(self.rows, self.facet)
+                if f == facet and row.get("kind") == "pruned"]
+
     def dense(self, facet):
         return [row for row, f in zip(self.rows, self.facet)
                 if f == facet and row.get("kind") == "dense"]
@@ -293,6 +297,22 @@ def plot_curves(plt, results, metrics, split, band, xscale):
     return figure
 
 
+def dense_cost_from_pruned(rows, cost):
+    """Return the mean bytes or latency of the dense model as the pruned rows measured it.
+
+    Dense rows carry no compaction record, so for these costs the dense model's figures come
+    from the "compaction.dense" entry of the pruned rows. Returns None for the other costs or
+    when no pruned row has the figure.
+    """
+    key = {"bytes": "bytes_on_disk", "latency": "latency_ms_batch_4096",
+           "latency_batch_1": "latency_ms_batch_1"}.get(cost)
+    if key is None:
+        return None
+    values = [find_path(row, "compaction.dense." + key) for row in rows]
+    values = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(values) / len(values) if values else None
+
+
 def pareto_front(points, lower_better):
     """Return the points no other point beats on both cost and quality, by increasing cost."""
     front = []
@@ -343,7 +363,9 @@ def plot_pareto(plt, results, metric, split, cost):
             axis.errorbar(xs, ys, yerr=errors, fmt="o", markersize=4, capsize=2,
                           color=colors[pruner_index % len(colors)],
                           label=legend_label(pruner, failed, undefined))
-        dense_pairs = [(cost_value(row, cost), metric_value(row, metric, split))
+        dense_cost = dense_cost_from_pruned(results.pruned_in(facet), cost)
+        dense_pairs = [(cost_value(row, cost) if dense_cost is None else dense_cost,
+                        metric_value(row, metric, split))
                        for row in results.dense(facet) if not is_failed(row)]
         dense_pairs = [(p, q) for p, q in dense_pairs if p is not None and q is not None]
         if dense_pairs:
