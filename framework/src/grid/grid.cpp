@@ -119,16 +119,23 @@ std::vector<value> expand_axes(const value& document, Problems& problems) {
             continue;
         }
         std::vector<value> next;
+        bool path_found = true;
         for (const auto& variant : variants) {
             for (const auto& axis_value : values.as_array()) {
                 value copy = variant;
                 if (!set_at_path(copy, path, axis_value)) {
-                    problems.add(axis_path, "the path does not lead to a value in the grid; "
-                                            "check the list index and the key names");
-                    return variants;
+                    path_found = false;
+                    break;
                 }
                 next.push_back(std::move(copy));
             }
+            if (!path_found) break;
+        }
+        if (!path_found) {
+            // Skip this axis only, so that the axes after it are checked too.
+            problems.add(axis_path, "the path does not lead to a value in the grid; "
+                                    "check the list index and the key names");
+            continue;
         }
         variants = std::move(next);
     }
@@ -530,8 +537,13 @@ Grid finish(const value& document, const std::string& source_name,
 
     std::vector<Cell> dense_cells;
     std::vector<Cell> pruned_cells;
-    for (const auto& variant : expand_axes(document, problems)) {
-        if (!problems.list.empty()) break;
+    // A problem of "output" or of the axes does not stop the checks of the first variant, so
+    // that one run reports every problem. Once a variant has problems, the other variants
+    // would only repeat them.
+    std::vector<value> variants = expand_axes(document, problems);
+    const size_t problems_before_variants = problems.list.size();
+    for (const auto& variant : variants) {
+        if (problems.list.size() > problems_before_variants) break;
         expand_variant(variant, base_dir, registry, grid, problems, dense_cells, pruned_cells);
     }
 

@@ -41,19 +41,19 @@ std::string check_parameter_value(const boost::json::object& spec,
                                   const boost::json::value& value) {
     std::string type(spec.at("type").as_string());
     if (!has_type(value, type)) {
-        return boost::json::serialize(value) + " is " + type_of(value) + ", expected " + type;
+        return json_io::serialize(value) + " is " + type_of(value) + ", expected " + type;
     }
     if (value.is_number()) {
         double number = json_io::as_double(value);
         if (const auto* minimum = spec.if_contains("minimum");
             minimum != nullptr && minimum->is_number() && number < json_io::as_double(*minimum)) {
-            return boost::json::serialize(value) + " is below the minimum " +
-                   boost::json::serialize(*minimum);
+            return json_io::serialize(value) + " is below the minimum " +
+                   json_io::serialize(*minimum);
         }
         if (const auto* maximum = spec.if_contains("maximum");
             maximum != nullptr && maximum->is_number() && number > json_io::as_double(*maximum)) {
-            return boost::json::serialize(value) + " is above the maximum " +
-                   boost::json::serialize(*maximum);
+            return json_io::serialize(value) + " is above the maximum " +
+                   json_io::serialize(*maximum);
         }
     }
     if (const auto* choices = spec.if_contains("enum"); choices != nullptr && choices->is_array()) {
@@ -62,9 +62,9 @@ std::string check_parameter_value(const boost::json::object& spec,
         if (!found) {
             std::string list;
             for (const auto& choice : choices->as_array()) {
-                list += (list.empty() ? "" : ", ") + boost::json::serialize(choice);
+                list += (list.empty() ? "" : ", ") + json_io::serialize(choice);
             }
-            return boost::json::serialize(value) + " is not one of " + list;
+            return json_io::serialize(value) + " is not one of " + list;
         }
     }
     if (value.is_array()) {
@@ -132,7 +132,10 @@ boost::json::object resolve_parameters(const PluginLibrary& plugin,
     // Paths are relative to the grid file, so a grid runs the same from any working folder.
     for (auto& [key, value] : resolved) {
         const auto* format = schema.at(key).as_object().if_contains("format");
-        if (format != nullptr && *format == "path" && value.is_string()) {
+        // An empty path means "not given": it stays empty, so that the plugin reports it as
+        // missing instead of reading the grid's folder.
+        if (format != nullptr && *format == "path" && value.is_string() &&
+            !value.as_string().empty()) {
             std::filesystem::path path(std::string(value.as_string()));
             if (path.is_relative() && !base_dir.empty()) {
                 path = (base_dir / path).lexically_normal();
