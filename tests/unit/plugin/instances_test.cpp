@@ -1,0 +1,175 @@
+// Plugin objects held by the host: failures of create reach the host with the plugin's message,
+// and a library stays loaded while any object made by it lives.
+#include "plugin_test_support.hpp"
+
+#include "core/errors.hpp"
+#include "plugin/instances.hpp"
+#include "plugin/parameters.hpp"
+#include "plugin/plugin_registry.hpp"
+
+#include <doctest/doctest.h>
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+using recprune::CellError;
+using recprune::plugin::ModelInstance;
+using recprune::plugin::PluginLibrary;
+using recprune::plugin::PluginRegistry;
+using recprune::test::contains;
+using recprune::test::fixture_plugin;
+using recprune::test::real_plugin;
+
+namespace {
+
+// The data schema a model's create() receives: no categorical field, two dense inputs.
+const char* const kDenseOnlySchema =
+    R"({"task": "ctr", "fields": [], "dense_count": 2})";
+
+std::string create_error(const std::shared_ptr<const PluginLibrary>& library) {
+    try {
+        ModelInstance model(library, "{}", kDenseOnlySchema, 1);
+    } catch (const CellError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// One row with dense inputs x and no categorical field.
+struct DenseBatch {
+    std::vector<float> dense;
+    recprune_batch_t view{};
+
+    explicit DenseBatch(std::vector<float> x) : dense(std::move(x)) {
+        view.struct_size = sizeof(view);
+        view.field_count = 0;
+        view.row_count = 1;
+        view.dense = dense.data();
+        view.dense_count = static_cast<uint32_t>(dense.size());
+    }
+};
+
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+double predict_probability(ModelInstance& model, const DenseBatch& batch) {
+    float logit = 0.0f;
+    model.forward(batch.view, false, &logit);
+    return sigmoid(logit);
+}
+
+recprune_tensor_t tensor_named(const ModelInstance& model, const std::string& name) {
+    for (const auto& tensor : model.tensors()) {
+        if (name == tensor.name) return tensor;
+    }
+    FAIL("model has no tensor " << name);
+    return {};
+}
+
+// True while `path` is mapped in this process. RTLD_NOLOAD never maps a library; the reference
+// it adds when the library is there is dropped again at once.
+bool is_mapped(const std::filesystem::path& path) {
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+    if (handle == nullptr) return false;
+    ::dlclose(handle);
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("model create: a thrown exception's message reaches the host") {
+    auto library = PluginLibrary::load(fixture_plugin("model_fixture_throwing_model"));
+    CHECK(create_error(library) ==
+          "invalid parameter: fixture_throwing_model: the constructor always throws; this "
+          "fixture tests error reporting");
+}
+
+TEST_CASE("model create: a failure without a message is named by the host") {
+    auto library = PluginLibrary::load(fixture_plugin("model_fixture_silent_failure"));
+    // fixture_plugin.c returns RECPRUNE_STATUS_RUNTIME_ERROR (6) and sets no message.
+    CHECK(create_error(library) ==
+          "model create failed in model fixture_silent_failure with status 6 and no message; "
+          "the plugin should report its reason");
+}
+
+TEST_CASE("model lifetime: a model outlives the registry that loaded its library") {
+    // Logistic regression with dense weights w = [0.5, -0.25], bias b = 0.1 and input
+    // x = [2, 4]: z = 0.5 * 2 - 0.25 * 4 + 0.1 = 0.1, p = 1 / (1 + e^-0.1) = 0.524979.
+    const double expected = 0.524979;
+    DenseBatch batch({2.0f, 4.0f});
+    std::unique_ptr<ModelInstance> model;
+    std::weak_ptr<const PluginLibrary> library_alive;
+    {
+        PluginRegistry registry;
+        registry.add(real_plugin("model", "logistic_regression"), false);
+        auto library = registry.find(RECPRUNE_KIND_MODEL, "logistic_regression");
+        library_alive = library;
+
+        std::vector<std::string> problems;
+        auto params = recprune::plugin::resolve_parameters(*library, {}, "$.models[0].params",
+                                                           {}, problems);
+        REQUIRE(problems.empty());
+        model = std::make_unique<ModelInstance>(library, boost::json::serialize(params),
+                                                kDenseOnlySchema, 7);
+
+        // plugins/models/logistic_regression: dense inputs meet "linear.dense" [1, 2], and
+        // "linear.bias" [1] is added to every logit.
+        recprune_tensor_t weights = tensor_named(*model, "linear.dense");
+        recprune_tensor_t bias = tensor_named(*model, "linear.bias");
+        REQUIRE(weights.element_count == 2);
+        REQUIRE(bias.element_count == 1);
+        weights.data[0] = 0.5f;
+        weights.data[1] = -0.25f;
+        bias.data[0] = 0.1f;
+        CHECK(predict_probability(*model, batch) == doctest::Approx(expected).epsilon(1e-6));
+    }
+
+    // The registry and every library handle of this test are gone, so only the model keeps a
+    // reference to the library.
+    CHECK_FALSE(library_alive.expired());
+    CHECK(predict_probability(*model, batch) == doctest::Approx(expected).epsilon(1e-6));
+    model.reset();
+    CHECK(library_alive.expired());
+}
+
+TEST_CASE("model lifetime: the library is unmapped only after its last model is destroyed") {
+    // A C plugin, so no STB_GNU_UNIQUE symbol pins it: dlclose really unmaps it.
+    auto path = fixture_plugin("model_fixture_unload_probe");
+    REQUIRE_MESSAGE(!is_mapped(path), "another test left " << path << " loaded");
+
+    std::unique_ptr<ModelInstance> model;
+    {
+        PluginRegistry registry;
+        registry.add(path, false);
+        model = std::make_unique<ModelInstance>(
+            registry.find(RECPRUNE_KIND_MODEL, "fixture_unload_probe"), "{}", kDenseOnlySchema, 1);
+    }
+    CHECK(is_mapped(path));
+
+    // fixture_plugin.c gives every row the logit 0.25.
+    DenseBatch batch({2.0f, 4.0f});
+    float logit = 0.0f;
+    model->forward(batch.view, false, &logit);
+    CHECK(logit == 0.25f);
+
+    model.reset();
+    CHECK_FALSE(is_mapped(path));
+}
+
+TEST_CASE("model instance: a failed call carries the plugin's message") {
+    auto library = PluginLibrary::load(real_plugin("model", "logistic_regression"));
+    ModelInstance model(library, R"({"pooling": "sum", "init_std": 0.01})", kDenseOnlySchema, 1);
+    // A batch with three dense inputs for a model built for two.
+    DenseBatch batch({1.0f, 2.0f, 3.0f});
+    float logit = 0.0f;
+    try {
+        model.forward(batch.view, false, &logit);
+        FAIL("forward accepted a batch of the wrong shape");
+    } catch (const CellError& e) {
+        CHECK_FALSE(std::string(e.what()).empty());
+        CHECK_FALSE(contains(e.what(), "no message"));
+    }
+}

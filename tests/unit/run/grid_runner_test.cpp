@@ -1,0 +1,180 @@
+// The grid runner on the hand-written MovieTweetings fixture (tests/fixtures/data/cli): a cell
+// whose pruner fails is recorded while the others finish, and a rerun in the same folder
+// reuses finished rows instead of writing them twice.
+#include "../plugin/plugin_test_support.hpp"
+
+#include "grid/grid.hpp"
+#include "results/result_store.hpp"
+#include "run/grid_runner.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+using recprune::test::contains;
+using recprune::test::read_file;
+using recprune::test::ScratchDir;
+
+namespace {
+
+const recprune::plugin::PluginRegistry& registry() {
+    static const recprune::plugin::PluginRegistry instance = recprune::test::make_grid_registry();
+    return instance;
+}
+
+// A grid of one dense group (logistic regression, seed 1) and its pruned cells.
+recprune::grid::Grid tiny_grid(const std::string& pruners, const std::string& sparsities) {
+    const auto data = recprune::test::fixtures_dir() / "data" / "cli" / "movietweetings-tiny";
+    const std::string text = R"({
+      "datasets": [{"name": "movietweetings", "params": {"path": ")" + data.string() + R"("},
+                    "split": {"method": "random", "validation": 0.2, "test": 0.2, "seed": 5}}],
+      "models": ["logistic_regression"],
+      "pruners": )" + pruners + R"(,
+      "sparsities": )" + sparsities + R"(,
+      "training": {"epochs": 2, "batch_size": 64, "lr": 0.05},
+      "seeds": [1]
+    })";
+    return recprune::grid::load_grid_text(text, "tiny.json", data, registry());
+}
+
+recprune::run::RunSummary run(recprune::grid::Grid grid, const std::filesystem::path& output,
+                              bool retry_failed = false) {
+    recprune::run::RunOptions options;
+    options.output = output;
+    options.threads = 2;
+    options.retry_failed = retry_failed;
+    return recprune::run::run_grid(grid, registry(), options);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    size_t begin = 0;
+    while (begin < text.size()) {
+        size_t end = text.find('\n', begin);
+        if (end == std::string::npos) end = text.size();
+        lines.push_back(text.substr(begin, end - begin));
+        begin = end + 1;
+    }
+    return lines;
+}
+
+const boost::json::object* row_with_pruner(const std::vector<boost::json::object>& rows,
+                                           const std::string& pruner) {
+    for (const auto& row : rows) {
+        const auto* entry = row.if_contains("pruner");
+        if (entry != nullptr && entry->at("name").as_string() == pruner) return &row;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("grid runner: a cell whose pruner fails is recorded and the others finish") {
+    ScratchDir scratch;
+    auto summary = run(tiny_grid(R"(["random", "fixture_failing_score", "magnitude"])", "[0.5]"),
+                       scratch.path() / "out");
+    CHECK(summary.cells == 4);
+    CHECK(summary.ran == 4);
+    CHECK(summary.failed == 1);
+    REQUIRE(summary.rows.size() == 4);
+
+    const auto* failed = row_with_pruner(summary.rows, "fixture_failing_score");
+    REQUIRE(failed != nullptr);
+    CHECK(failed->at("status") == "failed");
+    // The message names the cell and carries the plugin's own text (fixture_plugin.c).
+    CHECK(failed->at("message") ==
+          "cell failed: dataset=movietweetings model=logistic_regression "
+          "pruner=fixture_failing_score schedule=one_shot sparsity=0.5 seed=1: pruner failed: "
+          "fixture_failing_score: this fixture fails every score call on purpose; remove it "
+          "from the grid");
+
+    for (const char* pruner : {"random", "magnitude"}) {
+        const auto* row = row_with_pruner(summary.rows, pruner);
+        REQUIRE_MESSAGE(row != nullptr, pruner);
+        CHECK_MESSAGE(row->at("status") == "ok", pruner);
+        const auto& auc = row->at("metrics").at("test").at("auc");
+        CHECK_MESSAGE(auc.at("value").is_number(), pruner);
+    }
+    CHECK(summary.rows[0].at("kind") == "dense");
+    CHECK(summary.rows[0].at("status") == "ok");
+
+    // Every row is in the JSON Lines file and in the final table.
+    const auto folder = scratch.path() / "out";
+    CHECK(recprune::results::read_rows(folder / "results.jsonl").size() == 4);
+    CHECK(recprune::results::read_rows(folder / "results.json").size() == 4);
+}
+
+TEST_CASE("grid runner: a rerun reuses finished rows and retries failed ones on request") {
+    ScratchDir scratch;
+    const auto output = scratch.path() / "out";
+    auto grid_text = [] { return tiny_grid(R"(["random", "fixture_failing_score"])", "[0.5]"); };
+    auto first = run(grid_text(), output);
+    REQUIRE(first.ran == 3);
+    const std::string rows_before = read_file(output / "results.jsonl");
+
+    auto second = run(grid_text(), output);
+    CHECK(second.ran == 0);
+    CHECK(second.reused == 3);
+    CHECK(read_file(output / "results.jsonl") == rows_before);
+
+    // With retry_failed only the failed cell runs again. Its dense group retrains for the
+    // weights without writing a second dense row, and the failed cell's new row replaces the
+    // old one.
+    auto third = run(grid_text(), output, true);
+    CHECK(third.ran == 1);
+    CHECK(third.reused == 2);
+    CHECK(third.failed == 1);
+    CHECK(lines_of(read_file(output / "results.jsonl")).size() == 3);
+    auto table = recprune::results::read_rows(output / "results.json");
+    std::set<std::string> ids;
+    for (const auto& row : table) ids.insert(std::string(row.at("cell_id").as_string()));
+    CHECK(table.size() == 3);
+    CHECK(ids.size() == 3);
+}
+
+TEST_CASE("grid runner: a run killed during its last cell resumes without duplicate rows") {
+    ScratchDir scratch;
+    const auto output = scratch.path() / "out";
+    auto make = [] { return tiny_grid(R"(["random"])", "[0.5, 0.9]"); };
+    auto complete = run(make(), output);
+    REQUIRE(complete.ran == 3);
+    REQUIRE(complete.failed == 0);
+
+    // Keep two whole rows and half of the third, as a kill in the middle of a write leaves them.
+    const auto rows_path = output / "results.jsonl";
+    auto lines = lines_of(read_file(rows_path));
+    REQUIRE(lines.size() == 3);
+    const std::string kept = lines[0] + "\n" + lines[1] + "\n";
+    const std::string torn = lines[2].substr(0, lines[2].size() / 2);
+    {
+        std::ofstream out(rows_path, std::ios::binary | std::ios::trunc);
+        out << kept << torn;
+    }
+    std::filesystem::remove(output / "results.json");
+
+    auto resumed = run(make(), output);
+    CHECK(resumed.reused == 2);
+    CHECK(resumed.ran == 1);
+    auto after = lines_of(read_file(rows_path));
+    REQUIRE(after.size() == 3);
+    // The two finished rows are untouched, byte for byte; the third is whole again.
+    CHECK(after[0] == lines[0]);
+    CHECK(after[1] == lines[1]);
+    // The rerun cell gives the metric values of the first run: a cell's randomness comes from
+    // its seed and parameters only.
+    auto rerun = boost::json::parse(after[2]).as_object();
+    const boost::json::object* before = nullptr;
+    for (const auto& row : complete.rows) {
+        if (row.at("cell_id") == rerun.at("cell_id")) before = &row;
+    }
+    REQUIRE(before != nullptr);
+    CHECK(rerun.at("metrics") == before->at("metrics"));
+    auto table = recprune::results::read_rows(output / "results.json");
+    std::set<std::string> ids;
+    for (const auto& row : table) ids.insert(std::string(row.at("cell_id").as_string()));
+    CHECK(table.size() == 3);
+    CHECK(ids.size() == 3);
+}
