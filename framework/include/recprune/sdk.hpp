@@ -45,8 +45,8 @@ struct InvalidArgument : Error {
 };
 
 /// Malformed or unreadable input data; the message names file:line and the field.
-struct DataError : Error {
-    explicit DataError(const std::string& message) : Error(RECPRUNE_STATUS_DATA_ERROR, message) {}
+struct InvalidData : Error {
+    explicit InvalidData(const std::string& message) : Error(RECPRUNE_STATUS_DATA_ERROR, message) {}
 };
 
 /// An optional operation this plugin does not implement.
@@ -110,7 +110,7 @@ public:
     virtual ~Dataset() = default;
     /// Returns the absolute paths load() reads (for the fingerprint); empty for generated data.
     virtual std::vector<std::string> sources() const = 0;
-    /// Parses the sources. Throws DataError naming file:line and field on bad input.
+    /// Parses the sources. Throws InvalidData naming file:line and field on bad input.
     virtual Table load() = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -167,7 +168,22 @@ void PluginLibrary::check_descriptor(const recprune_plugin_descriptor_t* raw) {
     description_ = descriptor_.description ? descriptor_.description : "";
 }
 
+namespace {
+
+// Copies the part of a function table the plugin declared; the rest stays zero (NULL).
+template <typename Table>
+void copy_declared(Table& target, const Table* source) {
+    target = Table{};
+    if (source == nullptr) return;
+    std::memcpy(&target, source, std::min<size_t>(source->struct_size, sizeof(Table)));
+}
+
+}  // namespace
+
 void PluginLibrary::check_functions() {
+    copy_declared(dataset_api_, descriptor_.dataset);
+    copy_declared(model_api_, descriptor_.model);
+    copy_declared(pruner_api_, descriptor_.pruner);
     const std::string where = "plugin rejected: " + path_.string() + " (" + name_ + "): ";
     auto missing = [&](const char* function) {
         return PluginError(where + "missing function " + function +

@@ -39,9 +39,11 @@ public:
     const boost::json::object& parameters() const { return parameters_; }
     uint16_t abi_minor() const { return descriptor_.abi_minor; }
 
-    const recprune_dataset_api_t& dataset_api() const { return *descriptor_.dataset; }
-    const recprune_model_api_t& model_api() const { return *descriptor_.model; }
-    const recprune_pruner_api_t& pruner_api() const { return *descriptor_.pruner; }
+    /// Function tables copied up to the plugin's struct_size: a function beyond the size the
+    /// plugin declared (an older minor) reads as NULL, never as memory past its table.
+    const recprune_dataset_api_t& dataset_api() const { return dataset_api_; }
+    const recprune_model_api_t& model_api() const { return model_api_; }
+    const recprune_pruner_api_t& pruner_api() const { return pruner_api_; }
     /// Host services for this plugin; valid while the library object lives.
     const recprune_host_t* host() const { return &host_; }
 
@@ -55,6 +57,9 @@ private:
     std::unique_ptr<Impl> impl_;  // the Boost.DLL handle; kept out of this header
     std::filesystem::path path_;
     recprune_plugin_descriptor_t descriptor_{};
+    recprune_dataset_api_t dataset_api_{};
+    recprune_model_api_t model_api_{};
+    recprune_pruner_api_t pruner_api_{};
     std::string name_;
     std::string version_;
     std::string description_;

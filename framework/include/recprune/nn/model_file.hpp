@@ -68,11 +68,11 @@ struct ModelFile {
     std::vector<std::vector<float>> values;
 };
 
-/// Reads a file written by write_model_file() for plugin `plugin`. Throws DataError when the
+/// Reads a file written by write_model_file() for plugin `plugin`. Throws InvalidData when the
 /// file is missing, of another plugin, or truncated.
 inline ModelFile read_model_file(const std::string& path, const std::string& plugin) {
     auto fail = [&](const std::string& why, const std::string& fix) {
-        throw DataError("model load failed: " + path + ": " + why + "; " + fix);
+        throw InvalidData("model load failed: " + path + ": " + why + "; " + fix);
     };
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(std::strerror(errno), "check the path");
@@ -114,18 +114,18 @@ inline ModelFile read_model_file(const std::string& path, const std::string& plu
 }
 
 /// Copies the values of `file` into `tensors`, which must have the same names and shapes in
-/// the same order (the model was rebuilt from file.config). Throws DataError otherwise.
+/// the same order (the model was rebuilt from file.config). Throws InvalidData otherwise.
 inline void restore_tensors(const ModelFile& file, const std::string& path,
                             std::vector<std::unique_ptr<Tensor>>& tensors) {
     if (file.tensors.size() != tensors.size()) {
-        throw DataError("model load failed: " + path + ": the file has " +
+        throw InvalidData("model load failed: " + path + ": the file has " +
                         std::to_string(file.tensors.size()) + " tensors, the architecture " +
                         std::to_string(tensors.size()) + "; save it with this plugin version");
     }
     for (size_t i = 0; i < tensors.size(); ++i) {
         const std::string name = file.tensors[i].at("name").get<std::string>();
         if (name != tensors[i]->name() || file.values[i].size() != tensors[i]->size()) {
-            throw DataError("model load failed: " + path + ": tensor " + std::to_string(i) +
+            throw InvalidData("model load failed: " + path + ": tensor " + std::to_string(i) +
                             " is " + name + " with " + std::to_string(file.values[i].size()) +
                             " values, the architecture expects " + tensors[i]->name() +
                             " with " + std::to_string(tensors[i]->size()) +
