@@ -27,17 +27,14 @@ boost::json::parse_options grid_parse_options() {
 }
 
 // Boost.JSON 1.81 reports no position for a syntax error, so the failing input is fed again
-// one byte at a time; the first byte that sets the error is the offset. Grids are small, so
-// this second pass costs nothing that matters.
+// to a stream parser, whose write_some() returns how many bytes it consumed before the error,
+// or before the text that follows a complete value. A text that ends too early is consumed
+// whole. Feeding one byte at a time instead is wrong in 1.81: a "//" comment split across
+// calls fails at the next token, so a grid that starts with a comment reported line 2.
 size_t find_error_offset(std::string_view text) {
     boost::json::stream_parser parser({}, grid_parse_options());
     boost::system::error_code ec;
-    for (size_t offset = 0; offset < text.size(); ++offset) {
-        parser.write_some(text.data() + offset, 1, ec);
-        if (ec) return offset;
-    }
-    parser.finish(ec);
-    return text.size();
+    return parser.write_some(text.data(), text.size(), ec);
 }
 
 void append_double(std::string& out, double value) {
