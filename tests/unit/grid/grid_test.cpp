@@ -106,6 +106,32 @@ TEST_CASE("grid: a syntax error names the line and column") {
     }
 }
 
+TEST_CASE("grid: syntax errors after comments keep their position") {
+    struct Case {
+        const char* text;
+        const char* position;
+    };
+    const Case cases[] = {
+        // A missing comma after a leading line comment: the quote of "b" on line 3, column 2.
+        {"// comment\n{\"a\": 1\n \"b\": 2}\n", "test.json:3:2: "},
+        // A block comment before the missing comma: the quote of "b", line 1, column 17.
+        {"{\"a\": 1 /* c */ \"b\": 2}", "test.json:1:17: "},
+        // Text after the complete object, behind a comment: the x on line 3, column 1.
+        {"{}\n// trailing\nx\n", "test.json:3:1: "},
+        // The text ends inside the object: the position just after the last byte.
+        {"{\"a\": 1\n", "test.json:2:1: "},
+    };
+    for (const auto& [text, position] : cases) {
+        CAPTURE(text);
+        try {
+            load(text);
+            FAIL_CHECK("the grid was accepted");
+        } catch (const ConfigError& e) {
+            CHECK(contains(e.what(), std::string("invalid JSON: ") + position));
+        }
+    }
+}
+
 TEST_CASE("grid: comments and trailing commas are allowed") {
     Grid grid = load(R"({
       // a line comment
