@@ -1,0 +1,10 @@
+// libFuzzer entry for the results target; the work is in harness/results_target.cpp.
+#include "harness/harness.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    recprune::fuzz::run_results({reinterpret_cast<const char*>(data), size});
+    return 0;
+}
