@@ -53,6 +53,9 @@ void ContentHasher::consume_block(const unsigned char* block) {
 }
 
 void ContentHasher::update(const void* data, size_t size) {
+    // An empty array may have no storage (data is nullptr), and memcpy from nullptr is
+    // undefined even for zero bytes.
+    if (size == 0) return;
     const auto* bytes = static_cast<const unsigned char*>(data);
     total_size_ += size;
     if (pending_size_ > 0) {
