@@ -15,6 +15,8 @@ packages=(
     build-essential cmake git pkg-config python3
     libdnnl-dev ocl-icd-opencl-dev libtbb-dev nlohmann-json3-dev doctest-dev libspdlog-dev
     libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+    # Open MPI for `recprune run --mpi` and its test; without it the rest still builds.
+    openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -143,11 +143,15 @@ ResultStore::~ResultStore() {
 void ResultStore::read_previous() {
     const auto path = rows_path();
 
-    // A rewrite killed before its rename leaves its temporary file; the folder lock says no
-    // other process is writing here, so it can go.
+    // A write killed before its rename leaves its temporary file. The folder lock guarantees
+    // that no other process is writing here, so such files can go.
     for (const auto& entry : std::filesystem::directory_iterator(folder_)) {
         const std::string name = entry.path().filename().string();
-        if (name.rfind("results.jsonl.tmp.", 0) == 0) std::filesystem::remove(entry.path());
+        for (const char* prefix : {"results.jsonl.tmp.", "results.json.tmp.", "cells.json.tmp."}) {
+            if (name.rfind(prefix, 0) == 0 && entry.is_regular_file()) {
+                std::filesystem::remove(entry.path());
+            }
+        }
     }
     if (!std::filesystem::exists(path)) return;
 

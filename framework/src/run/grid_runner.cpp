@@ -250,7 +250,8 @@ RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry
             ++summary.ran;
             if (failed) ++summary.failed;
         }
-        progress.finished(failed, scheduler.running());
+        // This job still counts as running until the scheduler hears of it after this call.
+        progress.finished(failed, scheduler.running() - 1);
         if (failed && options.fail_fast) scheduler.stop();
     };
     if (mpi != nullptr) {

@@ -254,9 +254,16 @@ void coordinate_mpi(MpiSession& session, CellScheduler& scheduler,
     std::vector<int> free_slots(ranks, 0);
     // Groups whose dense baseline each rank holds, so it is sent once per rank.
     std::vector<std::set<size_t>> holds(ranks);
+    std::vector<size_t> jobs_done(ranks, 0);
+    std::mutex local_mutex;
     Outgoing outgoing;
 
-    SchedulerQueue local_queue(scheduler, record);
+    auto record_local = [&](const Job& job, const JobResult& result) {
+        record(job, result);
+        std::lock_guard<std::mutex> lock(local_mutex);
+        ++jobs_done[0];
+    };
+    SchedulerQueue local_queue(scheduler, record_local);
     SlotThread local(local_slots, factory, local_queue);
 
     int hellos = 0;
@@ -306,6 +313,7 @@ void coordinate_mpi(MpiSession& session, CellScheduler& scheduler,
                 record(job, result);
                 scheduler.complete(index, std::move(result.baseline));
                 ++free_slots[source];
+                ++jobs_done[source];
             }
         }
         outgoing.progress();
@@ -315,6 +323,13 @@ void coordinate_mpi(MpiSession& session, CellScheduler& scheduler,
     for (int rank = 1; rank < ranks; ++rank) outgoing.send(rank, kStop, std::string());
     outgoing.wait_all();
     local.join();
+
+    std::string counts;
+    for (int rank = 0; rank < ranks; ++rank) {
+        counts += (rank == 0 ? "" : ", ") + std::string("rank ") + std::to_string(rank) + ": " +
+                  std::to_string(jobs_done[rank]);
+    }
+    RECPRUNE_INFO("sched", "jobs run per rank: {}", counts);
 }
 
 void serve_mpi_rank(MpiSession& session, int slots, const ExecutorFactory& factory) {
