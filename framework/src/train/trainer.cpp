@@ -6,6 +6,7 @@
 #include "metrics/classification.hpp"
 #include "metrics/regression.hpp"
 #include "prune/masks.hpp"
+#include "train/finite_checks.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -96,19 +97,10 @@ uint64_t Trainer::steps_per_epoch() const {
     return (data_.train.row_count + batch - 1) / batch;
 }
 
-void Trainer::check_grads(int epoch, uint64_t step) {
-    for (const auto& tensor : model_.tensors()) {
-        // Embedding grads are only valid on touched rows; checking the touched rows is what
-        // the optimizer reads, so that is what must be finite.
-        if (tensor.role == RECPRUNE_TENSOR_ROLE_EMBEDDING) continue;
-        for (uint64_t i = 0; i < tensor.element_count; ++i) {
-            if (!std::isfinite(tensor.grad[i])) {
-                throw CellError("gradient is not finite at epoch " + std::to_string(epoch) +
-                                ", step " + std::to_string(step) + ", tensor " + tensor.name +
-                                "; lower the learning rate or check the input data");
-            }
-        }
-    }
+void Trainer::check_grads(int epoch) {
+    check_grads_finite(
+        model_.tensors(), [&](uint32_t t) { return model_.touched_rows(t); },
+        {epoch, global_step_});
 }
 
 double Trainer::train_epoch(int epoch, uint64_t& step) {
@@ -154,15 +146,17 @@ double Trainer::train_epoch(int epoch, uint64_t& step) {
             }
         }
         if (!std::isfinite(batch_loss)) {
-            throw CellError("loss is not finite at epoch " + std::to_string(epoch) + ", step " +
-                            std::to_string(step) +
+            throw CellError("loss is not finite at " +
+                            TrainingPosition{epoch, global_step_}.text() +
                             "; lower the learning rate or check the input data");
         }
         loss_sum += batch_loss;
 
+        // The grads are checked after the regularizer added its part, so the check covers
+        // exactly what the optimizer reads.
         model_.backward(batch, grads.data());
-        check_grads(epoch, step);
         if (regularizer_ != nullptr) regularizer_->regularize(tensors, model_.structure_json());
+        check_grads(epoch);
         optimizer_.step(
             tensors, [&](uint32_t t) { return model_.touched_rows(t); }, masks_);
         ++step;
@@ -237,8 +231,17 @@ std::vector<float> Trainer::predict(const data::Part& part) {
     return out;
 }
 
+std::string Trainer::part_name(const data::Part& part) const {
+    if (&part == &data_.train) return "train";
+    if (&part == &data_.validation) return "validation";
+    if (&part == &data_.test) return "test";
+    return "evaluated";
+}
+
 Evaluation Trainer::evaluate(const data::Part& part, const std::vector<std::string>& names) {
     std::vector<float> predictions = predict(part);
+    const TrainingPosition position{epochs_done_, global_step_};
+    check_predictions_finite(predictions, part_name(part), position);
     Evaluation evaluation;
     for (const auto& name : names) {
         if (name == "auc") {
@@ -259,6 +262,7 @@ Evaluation Trainer::evaluate(const data::Part& part, const std::vector<std::stri
             evaluation[name] = metrics::MetricValue::undefined(
                 "undefined_not_implemented", "metric " + name + " is not computed for this task");
         }
+        check_metric_finite(name, evaluation[name], part_name(part), position);
     }
     return evaluation;
 }

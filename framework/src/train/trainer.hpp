@@ -70,13 +70,16 @@ public:
 
     /// Trains up to `epochs` epochs. With `early_stopping`, stops after `patience` epochs
     /// without improvement and restores the best weights. Throws CellError naming the epoch,
-    /// step and tensor when the loss or a gradient is NaN or infinite.
+    /// step and tensor when the loss or a gradient (of embedding tensors, the touched rows) is
+    /// NaN or infinite. Epochs and steps count from the trainer's creation.
     TrainResult train(int epochs, bool early_stopping);
 
     /// Training batches of one epoch count, for gradual schedules.
     uint64_t steps_per_epoch() const;
 
-    /// Evaluates `metric_names` on a part.
+    /// Evaluates `metric_names` on a part. Throws CellError naming the epoch and step when a
+    /// prediction or a metric is NaN or infinite, and std::invalid_argument from the metric
+    /// functions for inputs they reject.
     Evaluation evaluate(const data::Part& part, const std::vector<std::string>& metric_names);
 
     /// The validation metric on the validation part, as reported (not negated).
@@ -100,7 +103,9 @@ public:
 private:
     double train_epoch(int epoch, uint64_t& step);
     std::vector<float> logits(const data::Part& part);
-    void check_grads(int epoch, uint64_t step);
+    void check_grads(int epoch);
+    /// "train", "validation" or "test" for the parts of the data, for messages.
+    std::string part_name(const data::Part& part) const;
 
     plugin::ModelInstance& model_;
     const data::PreparedData& data_;
