@@ -209,6 +209,7 @@ int command_run(const std::vector<std::string>& args) {
     bool retry_failed = false;
     bool fail_fast = false;
     bool no_cache = false;
+    bool skip_resource_check = false;
     auto options = common_options(common);
     options.add_options()("grid", po::value<std::string>(&grid_path), "grid file")(
         "output,o", po::value<std::string>(&output),
@@ -222,7 +223,9 @@ int command_run(const std::vector<std::string>& args) {
         "cache-dir", po::value<std::string>(&cache_dir),
         "folder for the binary dataset cache (default: $XDG_CACHE_HOME/recprune or "
         "~/.cache/recprune)")(
-        "no-cache", po::bool_switch(&no_cache), "parse datasets without the binary cache");
+        "no-cache", po::bool_switch(&no_cache), "parse datasets without the binary cache")(
+        "skip-resource-check", po::bool_switch(&skip_resource_check),
+        "start even when the memory or disk estimate exceeds what is available");
     cli::ScaleoutFlags scaleout;
     cli::add_scaleout_options(options, scaleout);
     po::positional_options_description positional;
@@ -264,6 +267,7 @@ int command_run(const std::vector<std::string>& args) {
     run_options.cell_threads = cell_threads;
     run_options.retry_failed = retry_failed;
     run_options.fail_fast = fail_fast;
+    run_options.check_resources = !skip_resource_check;
     run_options.progress = ::isatty(STDERR_FILENO) != 0 && !common.quiet;
     if (!no_cache) {
         run_options.cache_dir =

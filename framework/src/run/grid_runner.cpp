@@ -8,6 +8,7 @@
 #include "plugin/instances.hpp"
 #include "results/result_store.hpp"
 #include "run/environment.hpp"
+#include "run/resource_check.hpp"
 #include "scaleout/cell_scheduler.hpp"
 #include "scaleout/executor.hpp"
 #include "scaleout/mpi_runner.hpp"
@@ -227,6 +228,15 @@ RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry
                   plan.owned_cells,
                   options.shard.whole() ? "" : " in shard " + options.shard.text(), to_run,
                   retried, summary.reused, weights_only);
+
+    // The memory and disk estimate, before the first cell starts.
+    if (options.check_resources) {
+        ResourceEstimate estimate = estimate_resources(grid, datasets, threads, to_run);
+        RECPRUNE_DEBUG("sched", "estimated memory {} bytes ({}), disk {} bytes ({})",
+                       estimate.memory_bytes, estimate.memory_detail, estimate.disk_bytes,
+                       estimate.disk_detail);
+        check_resources(estimate, available_resources(options.output), grid.source.string());
+    }
 
     // 4. Run the jobs; each row is on disk before the next job of its slot starts.
     scaleout::CellScheduler scheduler(std::move(plan));

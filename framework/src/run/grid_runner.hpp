@@ -46,6 +46,9 @@ struct RunOptions {
     /// Arguments that let a worker process load the same grid, plugins and datasets; the
     /// CLI fills them in (see scaleout::WorkerLaunch).
     std::vector<std::string> worker_arguments;
+    /// Refuse the run before its first cell when the memory or disk estimate
+    /// (run/resource_check.hpp) exceeds what the machine has.
+    bool check_resources = true;
 };
 
 struct RunSummary {
@@ -66,7 +69,8 @@ std::vector<DatasetSlot> prepare_datasets(grid::Grid& grid,
                                           const std::filesystem::path& cache_dir);
 
 /// Runs the grid. Throws DataError when a dataset cannot be loaded (before any cell runs) and
-/// ConfigError for output problems. Cell failures are rows, not exceptions.
+/// ConfigError for output problems or a grid that does not fit the machine's memory or disk.
+/// Cell failures are rows, not exceptions.
 RunSummary run_grid(grid::Grid& grid, const plugin::PluginRegistry& registry,
                     const RunOptions& options);
 
