@@ -263,11 +263,19 @@ void coordinate_mpi(MpiSession& session, CellScheduler& scheduler,
         std::lock_guard<std::mutex> lock(local_mutex);
         ++jobs_done[0];
     };
+    // Every rank loads the data before it offers its slots. Rank 0 waits for all of them, so
+    // its own slots cannot take every job while a slower rank is still loading.
+    for (int hellos = 0; hellos < ranks - 1; ++hellos) {
+        MPI_Status status;
+        MPI_Probe(MPI_ANY_SOURCE, kHello, MPI_COMM_WORLD, &status);
+        const std::string bytes = receive_bytes(status);
+        ByteReader in(bytes);
+        free_slots[status.MPI_SOURCE] += static_cast<int>(in.get_u64());
+    }
     SchedulerQueue local_queue(scheduler, record_local);
     SlotThread local(local_slots, factory, local_queue);
 
-    int hellos = 0;
-    while (!(scheduler.finished() && hellos == ranks - 1)) {
+    while (!scheduler.finished()) {
         bool busy = false;
 
         // Fill the free slots of the other ranks.
@@ -300,10 +308,7 @@ void coordinate_mpi(MpiSession& session, CellScheduler& scheduler,
             const int source = status->MPI_SOURCE;
             std::string bytes = receive_bytes(*status);
             ByteReader in(bytes);
-            if (status->MPI_TAG == kHello) {
-                free_slots[source] += static_cast<int>(in.get_u64());
-                ++hellos;
-            } else if (status->MPI_TAG == kResult) {
+            if (status->MPI_TAG == kResult) {
                 const size_t index = in.get_u64();
                 const Job& job = scheduler.job(index);
                 JobResult result;

@@ -160,12 +160,19 @@ inline CommandResult run_command(const std::vector<std::string>& arguments,
     return CommandResult{child.exit_code(), child.out(), child.err()};
 }
 
-/// `recprune run GRID -o OUTPUT -q` plus `extra` arguments.
+/// `recprune run GRID -o OUTPUT -q` plus `extra` arguments, with the dataset cache in the
+/// folder beside OUTPUT so that tests neither share nor leave a cache.
 inline std::vector<std::string> run_arguments(const std::filesystem::path& grid,
                                               const std::filesystem::path& output,
                                               const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> arguments{recprune_binary().string(), "run", grid.string(), "-o",
-                                       output.string(), "-q"};
+    std::vector<std::string> arguments{recprune_binary().string(),
+                                       "run",
+                                       grid.string(),
+                                       "-o",
+                                       output.string(),
+                                       "--cache-dir",
+                                       (output.parent_path() / ".cache").string(),
+                                       "-q"};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     return arguments;
 }

@@ -127,6 +127,8 @@ TEST_CASE("mpi: two ranks share the cells of a grid" * doctest::test_suite("mpi"
                                      scaleout_grid("small.json").string(),
                                      "-o",
                                      output.string(),
+                                     "--cache-dir",
+                                     (scratch.path() / ".cache").string(),
                                      "-j",
                                      "1",
                                      "--mpi"};
