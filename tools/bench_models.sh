@@ -63,36 +63,47 @@ done
 "${python}" - "${results}" <<'PY'
 import collections, json, statistics, sys
 
-runs = collections.defaultdict(list)
+wall = collections.defaultdict(list)
+cpu = collections.defaultdict(list)
 isa = "unknown"
 for line in open(sys.argv[1]):
     row = json.loads(line)
-    runs[(row["mode"], row["precision"], row["threads"])].append(row["samples_per_second"])
+    key = (row["mode"], row["precision"], row["threads"])
+    wall[key].append(row["samples_per_second"])
+    # CPU samples per second: the batch over the CPU time of all threads per step.
+    cpu[key].append(4096 / (row["cpu_ms_per_step"] / 1e3))
     isa = row.get("isa", isa)
 
-def median(mode, precision, threads):
-    values = runs.get((mode, precision, threads))
+def median(table, mode, precision, threads):
+    values = table.get((mode, precision, threads))
     return statistics.median(values) if values else None
 
 def show(value):
     return "-" if value is None else f"{value:,.0f}"
 
-print(f"oneDNN ISA: {isa}; batch 4096; samples per second, median of "
-      f"{max(len(v) for v in runs.values())} processes")
-print()
-print("| threads | precision | recprune DeepFM | PyTorch f32 | PyTorch bf16 | recprune / PyTorch f32"
-      " | recprune / PyTorch same precision | bare oneDNN MLP | recprune / bare MLP |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for threads in (1, 2):
-    for precision in ("f32", "bf16"):
-        ours = median("recprune", precision, threads)
-        if ours is None:
-            continue
-        torch_f32 = median("pytorch", "f32", threads)
-        torch_same = median("pytorch", precision, threads)
-        bare = median("onednn_mlp", precision, threads)
-        ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
-        print(f"| {threads} | {precision} | {show(ours)} | {show(torch_f32)} | "
-              f"{show(median('pytorch', 'bf16', threads))} | {ratio(ours, torch_f32)} | "
-              f"{ratio(ours, torch_same)} | {show(bare)} | {ratio(ours, bare)} |")
+def ratio(a, b):
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+print(f"oneDNN ISA: {isa}; batch 4096; median of {max(len(v) for v in wall.values())} processes")
+for title, table in (("wall-clock samples per second", wall),
+                     ("samples per CPU-second (all threads of the process)", cpu)):
+    print()
+    print(f"{title}:")
+    print()
+    print("| threads | precision | recprune DeepFM | PyTorch f32 | PyTorch bf16"
+          " | recprune / PyTorch f32 | recprune / PyTorch same precision"
+          " | bare oneDNN MLP | recprune / bare MLP |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for threads in (1, 2):
+        for precision in ("f32", "bf16"):
+            ours = median(table, "recprune", precision, threads)
+            if ours is None:
+                continue
+            torch_f32 = median(table, "pytorch", "f32", threads)
+            torch_bf16 = median(table, "pytorch", "bf16", threads)
+            torch_same = median(table, "pytorch", precision, threads)
+            bare = median(table, "onednn_mlp", precision, threads)
+            print(f"| {threads} | {precision} | {show(ours)} | {show(torch_f32)} | "
+                  f"{show(torch_bf16)} | {ratio(ours, torch_f32)} | {ratio(ours, torch_same)} | "
+                  f"{show(bare)} | {ratio(ours, bare)} |")
 PY

@@ -269,7 +269,7 @@ private:
     uint32_t gmf_width() const { return has_gmf_ ? gmf_dim_ : 0; }
     uint32_t deep_width() const { return tower_.width(tower_.layers.size() - 1); }
     uint32_t concat_width() const { return gmf_width() + deep_width(); }
-    /// The embedding width shared by every table, or 0 when the towers differ.
+    /// Returns the embedding width shared by every table, or 0 when the towers differ.
     uint32_t shared_dim() const {
         return !has_gmf_ || gmf_dim_ == mlp_dim_ ? mlp_dim_ : 0;
     }

@@ -2,7 +2,9 @@
 #include "model_checks.hpp"
 
 #include <doctest/doctest.h>
+#include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -249,4 +251,45 @@ TEST_CASE("fm: cost counts parameters and FLOPs") {
     CHECK(cost.nonzero_parameter_count == 90);  // every value but the zero bias
     // 3 fields + 2 x 2 dense + 3 x 4 x (3 + 2) + 3 x 4, from the formula in the plugin.
     CHECK(cost.flops_per_sample_dense == 79.0);
+}
+
+TEST_CASE("fm: results do not depend on the thread count") {
+    // 1024 rows x 3 fields x 16 dims is above the size at which the embedding bags split
+    // across OpenMP threads, so the two runs take different paths through the same bags.
+    const int saved_threads = omp_get_max_threads();
+    std::vector<std::vector<float>> logits(2);
+    std::vector<std::vector<std::vector<float>>> grads(2);
+    for (int threads = 1; threads <= 2; ++threads) {
+        omp_set_num_threads(threads);
+        ModelInstance model(fm(), {{"embedding_dim", 16}, {"pooling", "mean"}},
+                            make_schema(kFields, kDense), 23);
+        randomize(model.tensors(), 0.5f, 24);
+        TestBatch batch = random_batch(kFields, kDense, 1024, 25);
+        logits[threads - 1] = model.forward(batch, true);
+        model.backward(batch, logits[threads - 1]);
+        const std::vector<recprune_tensor_t> tensors = model.tensors();
+        for (uint32_t t = 0; t < tensors.size(); ++t) {
+            std::vector<float> grad;
+            if (tensors[t].role == RECPRUNE_TENSOR_ROLE_EMBEDDING) {
+                const uint64_t columns = tensors[t].shape[1];
+                std::vector<uint32_t> rows = model.touched_rows(t);
+                std::sort(rows.begin(), rows.end());
+                for (uint32_t row : rows) {
+                    grad.insert(grad.end(), tensors[t].grad + row * columns,
+                                tensors[t].grad + (row + 1) * columns);
+                }
+            } else {
+                grad.assign(tensors[t].grad, tensors[t].grad + tensors[t].element_count);
+            }
+            grads[threads - 1].push_back(grad);
+        }
+    }
+    omp_set_num_threads(saved_threads);
+
+    CHECK(logits[0] == logits[1]);
+    REQUIRE(grads[0].size() == grads[1].size());
+    for (size_t t = 0; t < grads[0].size(); ++t) {
+        CAPTURE(t);
+        CHECK(grads[0][t] == grads[1][t]);
+    }
 }

@@ -47,8 +47,24 @@ struct BagGradient {
     size_t shared_stride = 0;
     const float* pooled_coefficients = nullptr;
     const float* square_coefficients = nullptr;
+    /// The pooled outputs e of the forward pass [rows, pooled_stride], laid out like `dout`.
+    /// With it the c_pool term reads e in row order instead of looking the values up again.
+    const float* pooled = nullptr;
+    size_t pooled_stride = 0;
 
-    /// Writes w (dout + shared + c_pool e) / w for a bag with pooled output `pooled`.
+    /// Returns true when the gradient needs the embedding rows themselves.
+    bool reads_values() const {
+        return square_coefficients != nullptr ||
+               (pooled_coefficients != nullptr && pooled == nullptr);
+    }
+
+    /// Returns the forward output of sample `row`, or nullptr without `pooled`.
+    const float* pooled_row(uint64_t row) const {
+        return pooled ? pooled + row * pooled_stride : nullptr;
+    }
+
+    /// Writes dout + shared + c_pool e, the part every value of a bag with pooled output
+    /// `pooled` receives (times its pooling weight).
     void shared_part(uint64_t row, const float* pooled, uint32_t dim, float* out) const {
         for (uint32_t d = 0; d < dim; ++d) out[d] = 0.0f;
         if (dout != nullptr) {
@@ -65,21 +81,27 @@ struct BagGradient {
         }
     }
 
-    /// Writes the gradient of the one value `v` of a single-valued sample.
-    void row_gradient(uint64_t row, const float* v, uint32_t dim, float* out) const {
-        float c = 0.0f;
-        if (pooled_coefficients != nullptr) c += pooled_coefficients[row];
-        if (square_coefficients != nullptr) c += square_coefficients[row];
+    /// Writes the gradient of the one value of a single-valued sample, whose pooled output
+    /// `e` equals its embedding row `v` (either may be given for the other when it is the
+    /// same memory; `v` is read only with square coefficients).
+    void row_gradient(uint64_t row, const float* e, const float* v, uint32_t dim,
+                      float* out) const {
         const float* g = dout ? dout + row * dout_stride : nullptr;
         const float* h = shared ? shared + row * shared_stride : nullptr;
-        if (g != nullptr && h != nullptr) {
-            for (uint32_t d = 0; d < dim; ++d) out[d] = g[d] + h[d] + c * v[d];
-        } else if (g != nullptr) {
-            for (uint32_t d = 0; d < dim; ++d) out[d] = g[d] + c * v[d];
-        } else if (h != nullptr) {
-            for (uint32_t d = 0; d < dim; ++d) out[d] = h[d] + c * v[d];
-        } else {
-            for (uint32_t d = 0; d < dim; ++d) out[d] = c * v[d];
+        for (uint32_t d = 0; d < dim; ++d) out[d] = 0.0f;
+        if (g != nullptr) {
+            for (uint32_t d = 0; d < dim; ++d) out[d] += g[d];
+        }
+        if (h != nullptr) {
+            for (uint32_t d = 0; d < dim; ++d) out[d] += h[d];
+        }
+        if (pooled_coefficients != nullptr) {
+            const float c = pooled_coefficients[row];
+            for (uint32_t d = 0; d < dim; ++d) out[d] += c * e[d];
+        }
+        if (square_coefficients != nullptr) {
+            const float c = square_coefficients[row];
+            for (uint32_t d = 0; d < dim; ++d) out[d] += c * v[d];
         }
     }
 };
@@ -110,7 +132,7 @@ public:
         : table_(&table), field_(field), pooling_(pooling),
           rows_(static_cast<uint32_t>(table.shape().at(0))),
           dim_(static_cast<uint32_t>(table.shape().size() > 1 ? table.shape()[1] : 1)),
-          touched_mark_(rows_, 0) {}
+          touched_mark_(rows_, 0), scratch_(2 * size_t{dim_}) {}
 
     uint32_t field() const { return field_; }
     uint32_t dim() const { return dim_; }
@@ -120,30 +142,27 @@ public:
     /// Writes the pooled embedding of each sample to out[row * out_stride + d], d < dim().
     /// Throws InvalidArgument when an id is outside the table.
     void forward(const recprune_batch_t& batch, float* out, size_t out_stride) const {
+        for (uint64_t row = 0; row < batch.row_count; ++row) {
+            if (row + kPrefetchDistance < batch.row_count) {
+                prefetch(batch, row + kPrefetchDistance, false, false);
+            }
+            forward_row(batch, row, out + row * out_stride);
+        }
+    }
+
+    /// Writes the pooled embedding of sample `row` to dst[0, dim()).
+    void forward_row(const recprune_batch_t& batch, uint64_t row, float* dst) const {
         const float* table = table_->data();
         if (single_valued(batch)) {
-            // One row per sample: a copy, with the row a few samples ahead prefetched, because
-            // lookups into tables larger than the cache wait on memory.
-            const uint32_t* ids = batch.ids[field_];
-            for (uint64_t row = 0; row < batch.row_count; ++row) {
-                if (row + kPrefetchDistance < batch.row_count) {
-                    const uint32_t ahead = ids[row + kPrefetchDistance];
-                    if (ahead < rows_) __builtin_prefetch(table + size_t{ahead} * dim_);
-                }
-                const float* src = table + static_cast<size_t>(checked_id(batch, row, row)) * dim_;
-                copy_floats(src, out + row * out_stride, dim_);
-            }
+            copy_floats(table + size_t{checked_id(batch, row, row)} * dim_, dst, dim_);
             return;
         }
-        for (uint64_t row = 0; row < batch.row_count; ++row) {
-            float* dst = out + row * out_stride;
-            for (uint32_t d = 0; d < dim_; ++d) dst[d] = 0.0f;
-            const auto [begin, end] = bag_range(batch, row);
-            const float weight = bag_weight(begin, end);
-            for (uint64_t k = begin; k < end; ++k) {
-                const float* src = table + static_cast<size_t>(checked_id(batch, k, row)) * dim_;
-                for (uint32_t d = 0; d < dim_; ++d) dst[d] += weight * src[d];
-            }
+        for (uint32_t d = 0; d < dim_; ++d) dst[d] = 0.0f;
+        const auto [begin, end] = bag_range(batch, row);
+        const float weight = bag_weight(begin, end);
+        for (uint64_t k = begin; k < end; ++k) {
+            const float* src = table + size_t{checked_id(batch, k, row)} * dim_;
+            for (uint32_t d = 0; d < dim_; ++d) dst[d] += weight * src[d];
         }
     }
 
@@ -158,7 +177,7 @@ public:
             const float weight = bag_weight(begin, end);
             const float weight_squared = weight * weight;
             for (uint64_t k = begin; k < end; ++k) {
-                const float* src = table + static_cast<size_t>(checked_id(batch, k, row)) * dim_;
+                const float* src = table + size_t{checked_id(batch, k, row)} * dim_;
                 for (uint32_t d = 0; d < dim_; ++d) dst[d] += weight_squared * src[d] * src[d];
             }
         }
@@ -167,15 +186,14 @@ public:
     /// Overwrites the table's grad on the rows this batch touches and lists them (in order of
     /// first appearance) in touched_rows(). See BagGradient for what each value receives.
     void backward(const recprune_batch_t& batch, const BagGradient& gradient) {
-        std::vector<uint32_t>& touched = table_->touched_rows();
-        touched.clear();
-        if (single_valued(batch)) {
-            backward_single(batch, gradient, touched);
-        } else {
-            backward_bags(batch, gradient, touched);
+        begin_backward();
+        for (uint64_t row = 0; row < batch.row_count; ++row) {
+            if (row + kPrefetchDistance < batch.row_count) {
+                prefetch(batch, row + kPrefetchDistance, true, gradient.reads_values());
+            }
+            backward_row(batch, row, gradient);
         }
-        // Reset only the marks set above, so a backward pass costs O(batch), not O(rows).
-        for (uint32_t id : touched) touched_mark_[id] = 0;
+        end_backward();
     }
 
     /// Backward pass with the gradient `dout` [rows, dout_stride] of the pooled output only.
@@ -186,80 +204,81 @@ public:
         backward(batch, gradient);
     }
 
-private:
-    /// One value per sample, so w = 1 and e = v: grad[v] += dout + shared + (c_sq + c_pool) v.
-    /// The first touch of a row writes its grad and later ones add, so no row is zeroed.
-    void backward_single(const recprune_batch_t& batch, const BagGradient& gradient,
-                         std::vector<uint32_t>& touched) {
-        const uint32_t* ids = batch.ids[field_];
-        const float* table = table_->data();
-        float* grad = table_->grad();
-        std::vector<float>& value = scratch_;
-        value.resize(dim_);
-        const bool reads_values = gradient.pooled_coefficients != nullptr ||
-                                  gradient.square_coefficients != nullptr;
-        for (uint64_t row = 0; row < batch.row_count; ++row) {
-            const uint32_t id = checked_id(batch, row, row);
-            if (row + kPrefetchDistance < batch.row_count) {
-                const uint32_t ahead = ids[row + kPrefetchDistance];
-                if (ahead < rows_) {
-                    __builtin_prefetch(grad + size_t{ahead} * dim_, 1);
-                    if (reads_values) __builtin_prefetch(table + size_t{ahead} * dim_);
-                }
-            }
-            gradient.row_gradient(row, table + size_t{id} * dim_, dim_, value.data());
-            float* dst = grad + static_cast<size_t>(id) * dim_;
-            if (touched_mark_[id] == 0) {
-                touched_mark_[id] = 1;
-                touched.push_back(id);
-                copy_floats(value.data(), dst, dim_);
-            } else {
-                for (uint32_t d = 0; d < dim_; ++d) dst[d] += value[d];
-            }
-        }
-    }
+    /// Starts a backward pass done row by row with backward_row(); end it with end_backward().
+    void begin_backward() { table_->touched_rows().clear(); }
 
-    /// Bags of zero or more values with pooling weights w_j.
-    void backward_bags(const recprune_batch_t& batch, const BagGradient& gradient,
-                       std::vector<uint32_t>& touched) {
+    /// Adds the gradient of sample `row` to the rows it touched. The first touch of a row in
+    /// this pass writes its grad and later ones add, so no row is zeroed beforehand.
+    void backward_row(const recprune_batch_t& batch, uint64_t row, const BagGradient& gradient) {
+        if (single_valued(batch)) {
+            // One value, so w = 1 and e = v: grad[v] += dout + shared + (c_sq + c_pool) v.
+            const uint32_t id = checked_id(batch, row, row);
+            const float* v = table_->data() + size_t{id} * dim_;
+            const float* e = gradient.pooled ? gradient.pooled_row(row) : v;
+            float* value = scratch_.data();
+            gradient.row_gradient(row, e, v, dim_, value);
+            accumulate(id, value);
+            return;
+        }
         const float* table = table_->data();
-        float* grad = table_->grad();
-        scratch_.resize(2 * size_t{dim_});
         float* pooled = scratch_.data();
         float* common = scratch_.data() + dim_;
-        for (uint64_t row = 0; row < batch.row_count; ++row) {
-            const auto [begin, end] = bag_range(batch, row);
-            const float weight = bag_weight(begin, end);
-            // The part every value shares: w (dout + shared + c_pool e), e the pooled output.
-            for (uint32_t d = 0; d < dim_; ++d) pooled[d] = 0.0f;
-            if (gradient.pooled_coefficients != nullptr) {
-                for (uint64_t k = begin; k < end; ++k) {
-                    const float* v = table + size_t{checked_id(batch, k, row)} * dim_;
-                    for (uint32_t d = 0; d < dim_; ++d) pooled[d] += weight * v[d];
-                }
-            }
-            gradient.shared_part(row, pooled, dim_, common);
-            const float square_scale = gradient.square_coefficients
-                                           ? gradient.square_coefficients[row] * weight * weight
-                                           : 0.0f;
+        const auto [begin, end] = bag_range(batch, row);
+        const float weight = bag_weight(begin, end);
+        // The part every value shares: dout + shared + c_pool e, e the pooled output.
+        for (uint32_t d = 0; d < dim_; ++d) pooled[d] = 0.0f;
+        if (gradient.pooled_coefficients != nullptr && gradient.pooled != nullptr) {
+            copy_floats(gradient.pooled_row(row), pooled, dim_);
+        } else if (gradient.pooled_coefficients != nullptr) {
             for (uint64_t k = begin; k < end; ++k) {
-                const uint32_t id = checked_id(batch, k, row);
-                float* dst = grad + static_cast<size_t>(id) * dim_;
-                if (touched_mark_[id] == 0) {
-                    touched_mark_[id] = 1;
-                    touched.push_back(id);
-                    for (uint32_t d = 0; d < dim_; ++d) dst[d] = 0.0f;
-                }
-                const float* v = table + static_cast<size_t>(id) * dim_;
-                for (uint32_t d = 0; d < dim_; ++d) {
-                    dst[d] += weight * common[d] + square_scale * v[d];
-                }
+                const float* v = table + size_t{checked_id(batch, k, row)} * dim_;
+                for (uint32_t d = 0; d < dim_; ++d) pooled[d] += weight * v[d];
             }
+        }
+        gradient.shared_part(row, pooled, dim_, common);
+        const float square_scale = gradient.square_coefficients
+                                       ? gradient.square_coefficients[row] * weight * weight
+                                       : 0.0f;
+        for (uint64_t k = begin; k < end; ++k) {
+            const uint32_t id = checked_id(batch, k, row);
+            const float* v = table + size_t{id} * dim_;
+            float* value = pooled;  // the pooled output is no longer needed
+            for (uint32_t d = 0; d < dim_; ++d) value[d] = weight * common[d] + square_scale * v[d];
+            accumulate(id, value);
         }
     }
 
+    /// Ends a row-by-row backward pass.
+    void end_backward() {
+        // Reset only the marks set in this pass, so a pass costs O(batch), not O(rows).
+        for (uint32_t id : table_->touched_rows()) touched_mark_[id] = 0;
+    }
+
+    /// Prefetches the table rows (and, for backward, the grad rows) of sample `row`, because
+    /// lookups into tables larger than the cache otherwise wait on memory.
+    void prefetch(const recprune_batch_t& batch, uint64_t row, bool for_backward,
+                  bool reads_values) const {
+        if (!single_valued(batch)) return;
+        const uint32_t id = batch.ids[field_][row];
+        if (id >= rows_) return;
+        if (!for_backward || reads_values) __builtin_prefetch(table_->data() + size_t{id} * dim_);
+        if (for_backward) __builtin_prefetch(table_->grad() + size_t{id} * dim_, 1);
+    }
+
+private:
     /// Samples between a lookup and the prefetch of its row.
     static constexpr uint64_t kPrefetchDistance = 32;
+
+    void accumulate(uint32_t id, const float* value) {
+        float* dst = table_->grad() + size_t{id} * dim_;
+        if (touched_mark_[id] == 0) {
+            touched_mark_[id] = 1;
+            table_->touched_rows().push_back(id);
+            copy_floats(value, dst, dim_);
+        } else {
+            for (uint32_t d = 0; d < dim_; ++d) dst[d] += value[d];
+        }
+    }
 
     bool single_valued(const recprune_batch_t& batch) const {
         return batch.offsets == nullptr || batch.offsets[field_] == nullptr;
@@ -297,6 +316,7 @@ private:
     uint32_t dim_;
     /// 1 for rows already in touched_rows() during backward(), 0 otherwise.
     std::vector<uint8_t> touched_mark_;
+    /// Per-row work space of backward_row(), 2 x dim floats.
     std::vector<float> scratch_;
 };
 

@@ -5,6 +5,9 @@
 #include "recprune/nn/embedding_bag.hpp"
 #include "recprune/sdk.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -56,9 +59,19 @@ public:
     /// (stride 0 means width()).
     void forward(const recprune_batch_t& batch, float* out, size_t stride = 0) const {
         const size_t row_stride = stride == 0 ? width_ : stride;
-        parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
-            bags_[i].forward(batch, out + offsets_[i], row_stride);
-        }, parallel(batch));
+        for_bag_groups(batch, [&](size_t first, size_t last) {
+            for (uint64_t row = 0; row < batch.row_count; ++row) {
+                if (row + kPrefetchRows < batch.row_count) {
+                    for (size_t i = first; i < last; ++i) {
+                        bags_[i].prefetch(batch, row + kPrefetchRows, false, false);
+                    }
+                }
+                float* out_row = out + row * row_stride;
+                for (size_t i = first; i < last; ++i) {
+                    bags_[i].forward_row(batch, row, out_row + offsets_[i]);
+                }
+            }
+        });
     }
 
     /// Writes each bag's sum of squared weighted rows into `out` [rows, width()].
@@ -77,16 +90,33 @@ public:
         backward(batch, gradient);
     }
 
-    /// Back-propagates `gradient` into every bag: `gradient.dout` points at the block
-    /// [rows, dout_stride] (each bag reads its own columns, or nothing when NULL), and
+    /// Back-propagates `gradient` into every bag: `gradient.dout` and `gradient.pooled` point
+    /// at blocks laid out like forward()'s output (each bag reads its own columns), and
     /// `shared`, `pooled_coefficients` and `square_coefficients` apply to every bag alike (all
     /// bags must then be as wide as `shared`).
     void backward(const recprune_batch_t& batch, const BagGradient& gradient) {
-        parallel_for_each(static_cast<int64_t>(bags_.size()), [&](int64_t i) {
-            BagGradient own = gradient;
-            if (own.dout != nullptr) own.dout += offsets_[i];
-            bags_[i].backward(batch, own);
-        }, parallel(batch));
+        for_bag_groups(batch, [&](size_t first, size_t last) {
+            std::vector<BagGradient> own(last - first, gradient);
+            for (size_t i = first; i < last; ++i) {
+                if (gradient.dout != nullptr) own[i - first].dout = gradient.dout + offsets_[i];
+                if (gradient.pooled != nullptr) {
+                    own[i - first].pooled = gradient.pooled + offsets_[i];
+                }
+                bags_[i].begin_backward();
+            }
+            const bool reads_values = gradient.reads_values();
+            for (uint64_t row = 0; row < batch.row_count; ++row) {
+                if (row + kPrefetchRows < batch.row_count) {
+                    for (size_t i = first; i < last; ++i) {
+                        bags_[i].prefetch(batch, row + kPrefetchRows, true, reads_values);
+                    }
+                }
+                for (size_t i = first; i < last; ++i) {
+                    bags_[i].backward_row(batch, row, own[i - first]);
+                }
+            }
+            for (size_t i = first; i < last; ++i) bags_[i].end_backward();
+        });
     }
 
     /// Back-propagates one gradient `dout` [rows, dim] shared by every bag (all bags must be
@@ -109,6 +139,30 @@ public:
     }
 
 private:
+    /// Samples between a lookup and the prefetch of its rows.
+    static constexpr uint64_t kPrefetchRows = 16;
+
+    /// Splits the bags into contiguous groups, one per OpenMP thread, and runs
+    /// `work(first, last)` for each. Each group walks the batch row by row, so it reads the
+    /// block [rows, width] in order and the lookups of its fields overlap in memory; each bag
+    /// still sees its rows in order, so results do not depend on the grouping.
+    template <typename Work>
+    void for_bag_groups(const recprune_batch_t& batch, Work&& work) const {
+        const int64_t bag_count = static_cast<int64_t>(bags_.size());
+        int64_t groups = 1;
+        if (parallel(batch)) {
+            groups = std::min<int64_t>(bag_count, omp_get_max_threads());
+        }
+        parallel_for_each(
+            groups,
+            [&](int64_t g) {
+                const auto first = static_cast<size_t>(bag_count * g / groups);
+                const auto last = static_cast<size_t>(bag_count * (g + 1) / groups);
+                work(first, last);
+            },
+            groups > 1);
+    }
+
     bool parallel(const recprune_batch_t& batch) const {
         return bags_.size() > 1 &&
                static_cast<int64_t>(batch.row_count) * width_ >= kMinParallelWork;

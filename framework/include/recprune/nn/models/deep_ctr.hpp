@@ -174,6 +174,8 @@ public:
             gradient.shared = fm_shared_.f32();
             gradient.shared_stride = dim_;
             gradient.pooled_coefficients = minus_grads_.f32();
+            gradient.pooled = block_.f32();
+            gradient.pooled_stride = width;
         }
         embeddings_.backward(batch, gradient);
         linear_.backward_shared(batch, logit_grads, 1);
