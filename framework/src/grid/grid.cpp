@@ -41,6 +41,11 @@ std::string describe(const value& v) { return json_io::serialize(v); }
 
 // ---- axes ------------------------------------------------------------------------------------
 
+// Known limit: a grid holds every cell in memory (a few KiB each), so grids are capped at
+// kMaxCells cells and kMaxAxisCombinations axis combinations; stream the cells to lift it.
+constexpr size_t kMaxCells = 200000;
+constexpr size_t kMaxAxisCombinations = 10000;
+
 // Splits "models[0].params.hidden" into {"models", 0, "params", "hidden"}; a leading "$." is
 // optional. Returns false on a malformed path.
 bool split_path(const std::string& text, std::vector<std::variant<std::string, size_t>>& out) {
@@ -117,6 +122,15 @@ std::vector<value> expand_axes(const value& document, Problems& problems) {
             problems.add(axis_path, "expected a non-empty list of values, found " +
                                         describe(values) + "; wrap a single value in [ ]");
             continue;
+        }
+        if (variants.size() * values.as_array().size() > kMaxAxisCombinations) {
+            problems.add(axis_path, "the axes up to this one make " +
+                                        std::to_string(variants.size() *
+                                                       values.as_array().size()) +
+                                        " combinations, more than " +
+                                        std::to_string(kMaxAxisCombinations) +
+                                        "; split the grid or list fewer values");
+            return variants;
         }
         std::vector<value> next;
         bool path_found = true;
@@ -464,6 +478,22 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
         }
     }
     if (!problems.list.empty()) return;
+
+    // Counted before anything is built, so a grid of millions of cells is refused in
+    // microseconds instead of filling memory.
+    const double groups = static_cast<double>(dataset_indices.size()) *
+                          static_cast<double>(models.size()) * static_cast<double>(seeds.size());
+    const double cell_count =
+        static_cast<double>(dense_cells.size() + pruned_cells.size()) +
+        groups * (1.0 + static_cast<double>(pruners.size()) *
+                            static_cast<double>(schedules.size()) *
+                            static_cast<double>(sparsities.size()));
+    if (cell_count > static_cast<double>(kMaxCells)) {
+        problems.add("$", "the grid makes " + std::to_string(static_cast<uint64_t>(cell_count)) +
+                              " cells, more than " + std::to_string(kMaxCells) +
+                              "; split it into several grids");
+        return;
+    }
 
     // The product: dataset x model x seed groups, each with its dense cell and pruned cells.
     for (size_t d = 0; d < dataset_indices.size(); ++d) {

@@ -54,6 +54,14 @@ boost::json::object parse_entry(std::string_view text) {
     return value.as_object();
 }
 
+// Compares two arrays of equal length byte by byte; empty arrays (whose data() may be null,
+// which memcmp must not get) are equal.
+template <typename Array>
+bool same_bytes(const Array& a, const Array& b) {
+    return a.size() == 0 ||
+           std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0;
+}
+
 bool same_table(const data::RawTable& a, const data::RawTable& b) {
     if (a.row_count != b.row_count || a.columns.size() != b.columns.size()) return false;
     for (size_t c = 0; c < a.columns.size(); ++c) {
@@ -65,9 +73,8 @@ bool same_table(const data::RawTable& a, const data::RawTable& b) {
             return false;
         }
         // Bytewise, so NaN (a missing value) compares equal to itself.
-        if (std::memcmp(x.keys.data(), y.keys.data(), x.keys.size() * sizeof(uint64_t)) != 0 ||
-            std::memcmp(x.offsets.data(), y.offsets.data(), x.offsets.size() * 8) != 0 ||
-            std::memcmp(x.numeric.data(), y.numeric.data(), x.numeric.size() * 8) != 0) {
+        if (!same_bytes(x.keys, y.keys) || !same_bytes(x.offsets, y.offsets) ||
+            !same_bytes(x.numeric, y.numeric)) {
             return false;
         }
     }

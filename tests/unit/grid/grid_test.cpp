@@ -472,3 +472,37 @@ TEST_CASE("grid: an axis path that leads nowhere is reported") {
     CHECK(problems[1] == kPrefix + "$.axes[\"training.lr\"]: expected a non-empty list of "
                          "values, found 0.1; wrap a single value in [ ]");
 }
+
+TEST_CASE("grid: a grid of more cells than the cap is refused before it is built") {
+    // 500 seeds x (1 dense + 1 pruner x 1 schedule x 500 sparsities) = 250,500 cells, above the
+    // cap of 200,000.
+    std::string seeds;
+    std::string sparsities;
+    for (int i = 0; i < 500; ++i) {
+        seeds += (i == 0 ? "" : ", ") + std::to_string(i);
+        sparsities += (i == 0 ? "" : ", ") + std::to_string(0.001 * (i + 1));
+    }
+    const std::string text = R"({
+      "datasets": [{"name": "movietweetings", "params": {"path": "movietweetings-tiny"}}],
+      "models": ["fm"], "pruners": ["random"],
+      "sparsities": [)" + sparsities + R"(], "seeds": [)" + seeds + "]}";
+    const auto problems = problems_of(text);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == kPrefix + "$: the grid makes 250500 cells, more than 200000; split it "
+                                   "into several grids");
+}
+
+TEST_CASE("grid: axes of more combinations than the cap are refused") {
+    // 14 axes of 2 values each: 2^14 = 16,384 combinations, above the cap of 10,000, which the
+    // 14th axis crosses (2^13 = 8,192 before it).
+    std::string axes;
+    for (int i = 0; i < 14; ++i) {
+        axes += (i == 0 ? "" : ", ") + std::string("\"training.note") + std::to_string(i) +
+                "\": [1, 2]";
+    }
+    const auto problems = problems_of(grid_with_models(R"(["fm"])", ", \"axes\": {" + axes + "}"));
+    REQUIRE_FALSE(problems.empty());
+    CHECK(problems[0] == kPrefix + "$.axes[\"training.note13\"]: the axes up to this one make "
+                                   "16384 combinations, more than 10000; split the grid or list "
+                                   "fewer values");
+}
