@@ -7,6 +7,7 @@
 //
 // Shape (the usual Criteo-like DeepFM benchmark): batch 4096, 26 fields of 10,000 rows with
 // 16-dim embeddings, FM term, MLP 416-256-128-1, BCE-with-logits loss, SGD lr 0.01.
+#include "bench_support.hpp"
 #include "grid/grid.hpp"
 #include "recprune/abi.h"
 #include "recprune/nn/buffer.hpp"
@@ -18,8 +19,6 @@
 
 #include <dlfcn.h>
 #include <omp.h>
-#include <pmmintrin.h>
-#include <xmmintrin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -35,17 +34,9 @@
 
 namespace {
 
-using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
+using namespace bench;
 
-constexpr int64_t kBatch = 4096;
-constexpr uint32_t kFields = 26;
-constexpr uint32_t kRows = 10000;
-constexpr uint32_t kDim = 16;
-constexpr int64_t kHidden1 = 256;
-constexpr int64_t kHidden2 = 128;
 constexpr float kLearningRate = 0.01f;
-constexpr int kBatchCount = 8;  // distinct synthetic batches, used in turn
 
 struct Options {
     std::string mode = "recprune";
@@ -72,27 +63,6 @@ Options parse(int argc, char** argv) {
     return options;
 }
 
-/// Synthetic batches: ids uniform over each field's rows, labels Bernoulli(0.5).
-struct Batches {
-    std::vector<std::vector<std::vector<uint32_t>>> ids;  // [batch][field][row]
-    std::vector<std::vector<float>> labels;
-
-    Batches() {
-        std::mt19937_64 rng(2024);
-        for (int b = 0; b < kBatchCount; ++b) {
-            std::vector<std::vector<uint32_t>> fields(kFields);
-            for (auto& field : fields) {
-                field.resize(kBatch);
-                for (auto& id : field) id = static_cast<uint32_t>(rng() % kRows);
-            }
-            ids.push_back(std::move(fields));
-            std::vector<float> y(kBatch);
-            for (auto& label : y) label = static_cast<float>(rng() & 1);
-            labels.push_back(std::move(y));
-        }
-    }
-};
-
 /// d(mean BCE-with-logits)/d(logit) = (sigmoid(z) - y) / batch.
 void bce_gradient(const float* logits, const float* labels, float* grads, int64_t rows) {
     for (int64_t r = 0; r < rows; ++r) {
@@ -101,94 +71,29 @@ void bce_gradient(const float* logits, const float* labels, float* grads, int64_
     }
 }
 
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-}
-
-/// Returns the CPU time of all threads of this process, in seconds.
-double process_cpu_seconds() {
-    timespec now{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-    return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
-/// Median wall-clock and CPU seconds per step.
-struct StepTime {
-    double wall = 0.0;
-    double cpu = 0.0;
-};
-
-/// Runs `step` warmup times, then `repeats` timed runs of `steps` steps. CPU time is reported
-/// next to wall time because on a shared machine other processes stretch the wall time of a
-/// single-threaded run but not its CPU time.
-template <typename Step>
-StepTime time_steps(const Options& options, Step&& step) {
-    int counter = 0;
-    for (int i = 0; i < options.warmup; ++i) step(counter++);
-    std::vector<double> wall, cpu;
-    for (int r = 0; r < options.repeats; ++r) {
-        const auto start = Clock::now();
-        const double cpu_start = process_cpu_seconds();
-        for (int i = 0; i < options.steps; ++i) step(counter++);
-        const std::chrono::duration<double> elapsed = Clock::now() - start;
-        wall.push_back(elapsed.count() / options.steps);
-        cpu.push_back((process_cpu_seconds() - cpu_start) / options.steps);
-    }
-    return {median(wall), median(cpu)};
-}
-
 json timing_json(const StepTime& time) {
     return {{"step_ms", time.wall * 1e3},
             {"samples_per_second", kBatch / time.wall},
             {"cpu_ms_per_step", time.cpu * 1e3}};
 }
 
-void check(const char* what, recprune_status_t status, const std::string& message) {
-    if (status != RECPRUNE_STATUS_OK) {
-        throw std::runtime_error(std::string(what) + " failed: " + message);
-    }
-}
-
 /// recprune's DeepFM step: plugin forward + backward through the C ABI, host SGD.
 json run_recprune(const Options& options) {
-    const std::string path = std::string(RECPRUNE_BENCH_PLUGIN_DIR) + "/librecprune_model_deepfm.so";
-    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) throw std::runtime_error(std::string("cannot load ") + dlerror());
-    auto entry = reinterpret_cast<recprune_entry_fn>(dlsym(library, RECPRUNE_ENTRY_SYMBOL));
-    const recprune_model_api_t& api = *entry(RECPRUNE_ABI_MAJOR, RECPRUNE_ABI_MINOR)->model;
-
-    static const recprune_host_t host = {
-        sizeof(recprune_host_t), RECPRUNE_ABI_MAJOR, RECPRUNE_ABI_MINOR, nullptr,
-        [](void*, recprune_log_level_t, const char*) {},
-        [](void*, recprune_log_level_t) -> int32_t { return 0; },
-        [](void*, size_t size, size_t alignment) -> void* {
-            return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
-        },
-        [](void*, void* pointer) { std::free(pointer); }};
-    std::string message;
-    recprune_error_t error{&message, [](void* data, const char* text) {
-                               *static_cast<std::string*>(data) = text ? text : "";
-                           }};
-
-    json fields = json::array();
-    for (uint32_t f = 0; f < kFields; ++f) {
-        fields.push_back({{"name", "C" + std::to_string(f + 1)},
-                          {"vocabulary_size", kRows},
-                          {"multi_hot", false},
-                          {"roles", {"feature"}}});
-    }
-    const std::string schema = json{{"task", "ctr"}, {"fields", fields}, {"dense_count", 0}}.dump();
+    const recprune_model_api_t& api = load_model_api(RECPRUNE_BENCH_PLUGIN_DIR, "deepfm");
+    ErrorText error;
+    const std::string schema = benchmark_schema();
     const std::string params = json{{"embedding_dim", kDim},
                                     {"hidden_layers", {kHidden1, kHidden2}},
                                     {"precision", options.precision}}
                                    .dump();
     recprune_model_t model = nullptr;
-    check("create", api.create(&host, params.c_str(), schema.c_str(), 1, &model, &error),
-          message);
+    check("create", api.create(bench_host(), params.c_str(), schema.c_str(), 1, &model,
+                               &error.sink),
+          error);
     const recprune_tensor_t* tensor_array = nullptr;
     uint32_t tensor_count = 0;
-    check("get_tensors", api.get_tensors(model, &tensor_array, &tensor_count, &error), message);
+    check("get_tensors", api.get_tensors(model, &tensor_array, &tensor_count, &error.sink),
+          error);
     const std::span<const recprune_tensor_t> tensors(tensor_array, tensor_count);
 
     recprune::grid::TrainingSettings settings;
@@ -198,38 +103,28 @@ json run_recprune(const Options& options) {
     recprune::train::Optimizer optimizer(settings, tensors);
 
     Batches data;
-    std::vector<std::vector<const uint32_t*>> id_pointers(kBatchCount);
-    std::vector<const uint64_t*> no_offsets(kFields, nullptr);
-    for (int b = 0; b < kBatchCount; ++b) {
-        for (const auto& field : data.ids[b]) id_pointers[b].push_back(field.data());
-    }
     std::vector<float> logits(kBatch), grads(kBatch);
     auto step = [&](int counter) {
-        const int b = counter % kBatchCount;
-        recprune_batch_t batch{};
-        batch.struct_size = sizeof(batch);
-        batch.field_count = kFields;
-        batch.row_count = kBatch;
-        batch.ids = id_pointers[b].data();
-        batch.offsets = no_offsets.data();
-        batch.labels = data.labels[b].data();
-        check("forward", api.forward(model, &batch, 1, logits.data(), &error), message);
-        bce_gradient(logits.data(), data.labels[b].data(), grads.data(), kBatch);
-        check("backward", api.backward(model, &batch, grads.data(), &error), message);
+        const recprune_batch_t batch = data.view(counter);
+        check("forward", api.forward(model, &batch, 1, logits.data(), &error.sink), error);
+        bce_gradient(logits.data(), batch.labels, grads.data(), kBatch);
+        check("backward", api.backward(model, &batch, grads.data(), &error.sink), error);
         optimizer.step(
             tensors,
             [&](uint32_t t) -> std::span<const uint32_t> {
                 const uint32_t* rows = nullptr;
                 uint64_t count = 0;
-                check("touched_rows", api.touched_rows(model, t, &rows, &count, &error), message);
+                check("touched_rows", api.touched_rows(model, t, &rows, &count, &error.sink),
+                      error);
                 return {rows, count};
             },
             nullptr);
     };
-    const StepTime time = time_steps(options, step);
+    const StepTime time =
+        time_steps(options.warmup, options.repeats, options.steps, step);
 
     const char* structure = nullptr;
-    check("get_structure", api.get_structure(model, &structure, &error), message);
+    check("get_structure", api.get_structure(model, &structure, &error.sink), error);
     const json compute = json::parse(structure).at("compute");
     api.destroy(model);
     json result = {{"mode", "recprune"}, {"precision", compute.at("precision")},
@@ -384,7 +279,8 @@ json run_onednn_mlp(const Options& options) {
             }
         }
     };
-    const StepTime time = time_steps(options, step);
+    const StepTime time =
+        time_steps(options.warmup, options.repeats, options.steps, step);
     json result = {{"mode", "onednn_mlp"}, {"precision", options.precision},
                    {"isa", recprune::nn::isa_name(get_effective_cpu_isa())},
                    {"threads", options.threads}};
@@ -395,19 +291,12 @@ json run_onednn_mlp(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Denormals slow oneDNN kernels by up to two orders of magnitude; flush them before any
-    // thread pool starts so the OpenMP threads inherit the mode.
-    _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-    _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-    try {
+    return run_main("bench_models", [&] {
         const Options options = parse(argc, argv);
         omp_set_num_threads(options.threads);
         const json result =
             options.mode == "recprune" ? run_recprune(options) : run_onednn_mlp(options);
         std::cout << result.dump() << std::endl;
         return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "bench_models failed: " << e.what() << "\n";
-        return 1;
-    }
+    });
 }

@@ -1,0 +1,178 @@
+// Times inference of recprune's DeepFM before and after compaction, at batch 4096, and compares
+// the speedup with the FLOPs ratio the model reports. Prints one JSON line per fraction.
+//
+//   bench_compaction --threads N [--precision f32|bf16] [--fractions 0.5,0.75,0.9]
+//                    [--steps 10] [--repeats 5] [--warmup 3]
+//
+// For a fraction p, the compaction plan keeps the first round((1 - p) x n) of the 16 embedding
+// dimensions and of the neurons of each hidden layer (256 and 128), and every field and row.
+// Which units are kept does not change the cost, only how many. The shape is that of
+// bench_models: 26 fields of 10,000 rows, FM term, MLP 416-256-128-1.
+#include "bench_support.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+#include <iostream>
+#include <sstream>
+
+namespace {
+
+using namespace bench;
+
+struct Options {
+    std::string precision = "f32";
+    std::vector<double> fractions = {0.5, 0.75, 0.9};
+    int threads = 1;
+    int steps = 10;
+    int repeats = 5;
+    int warmup = 3;
+};
+
+Options parse(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string key = argv[i];
+        const std::string value = argv[i + 1];
+        if (key == "--precision") {
+            options.precision = value;
+        } else if (key == "--fractions") {
+            options.fractions.clear();
+            std::stringstream list(value);
+            for (std::string item; std::getline(list, item, ',');) {
+                options.fractions.push_back(std::stod(item));
+            }
+        } else if (key == "--threads") {
+            options.threads = std::stoi(value);
+        } else if (key == "--steps") {
+            options.steps = std::stoi(value);
+        } else if (key == "--repeats") {
+            options.repeats = std::stoi(value);
+        } else if (key == "--warmup") {
+            options.warmup = std::stoi(value);
+        } else {
+            throw std::invalid_argument("unknown option " + key + "; see the file header");
+        }
+    }
+    return options;
+}
+
+/// Returns the first round((1 - fraction) x count) indices, at least one.
+std::vector<uint32_t> kept_prefix(uint32_t count, double fraction) {
+    const auto kept = static_cast<uint32_t>(
+        std::max(1.0, std::round((1.0 - fraction) * static_cast<double>(count))));
+    std::vector<uint32_t> indices(kept);
+    for (uint32_t i = 0; i < kept; ++i) indices[i] = i;
+    return indices;
+}
+
+/// A model handle with the table it came from, destroyed with it.
+class Model {
+public:
+    Model(const recprune_model_api_t& api, recprune_model_t handle) : api_(&api), handle_(handle) {}
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+    ~Model() { api_->destroy(handle_); }
+
+    recprune_model_t handle() const { return handle_; }
+
+    recprune_model_cost_t cost() const {
+        ErrorText error;
+        recprune_model_cost_t cost{};
+        cost.struct_size = sizeof(cost);
+        check("cost", api_->cost(handle_, &cost, &error.sink), error);
+        return cost;
+    }
+
+    json structure() const {
+        ErrorText error;
+        const char* text = nullptr;
+        check("get_structure", api_->get_structure(handle_, &text, &error.sink), error);
+        return json::parse(text);
+    }
+
+    /// Median seconds of one inference forward pass over a 4096-row batch.
+    StepTime time_inference(const Options& options, const Batches& data) const {
+        std::vector<float> logits(kBatch);
+        ErrorText error;
+        return time_steps(options.warmup, options.repeats, options.steps, [&](int counter) {
+            const recprune_batch_t batch = data.view(counter);
+            check("forward", api_->forward(handle_, &batch, 0, logits.data(), &error.sink),
+                  error);
+        });
+    }
+
+private:
+    const recprune_model_api_t* api_;
+    recprune_model_t handle_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return run_main("bench_compaction", [&] {
+        const Options options = parse(argc, argv);
+        omp_set_num_threads(options.threads);
+        const recprune_model_api_t& api = load_model_api(RECPRUNE_BENCH_PLUGIN_DIR, "deepfm");
+        ErrorText error;
+        const std::string schema = benchmark_schema();
+        const std::string params = json{{"embedding_dim", kDim},
+                                        {"hidden_layers", {kHidden1, kHidden2}},
+                                        {"precision", options.precision}}
+                                       .dump();
+        recprune_model_t handle = nullptr;
+        check("create",
+              api.create(bench_host(), params.c_str(), schema.c_str(), 1, &handle, &error.sink),
+              error);
+        const Model dense(api, handle);
+        const json structure = dense.structure();
+        const Batches data;
+        const StepTime dense_time = dense.time_inference(options, data);
+        const recprune_model_cost_t dense_cost = dense.cost();
+
+        for (double fraction : options.fractions) {
+            json plan = {{"removed_fields", json::array()},
+                         {"kept_embedding_dims", kept_prefix(kDim, fraction)},
+                         {"kept_neurons", json::object()},
+                         {"row_remap", json::object()}};
+            for (const json& layer : structure.at("neurons")) {
+                plan["kept_neurons"][layer.at("layer").get<std::string>()] =
+                    kept_prefix(layer.at("count").get<uint32_t>(), fraction);
+            }
+            const std::string plan_text = plan.dump();
+            recprune_model_t compacted_handle = nullptr;
+            check("compact",
+                  api.compact(dense.handle(), plan_text.c_str(), &compacted_handle, &error.sink),
+                  error);
+            const Model compacted(api, compacted_handle);
+            const StepTime compacted_time = compacted.time_inference(options, data);
+            const recprune_model_cost_t compacted_cost = compacted.cost();
+
+            const double speedup = dense_time.wall / compacted_time.wall;
+            const double flops_ratio =
+                dense_cost.flops_per_sample_dense / compacted_cost.flops_per_sample_dense;
+            json row = {{"fraction_removed", fraction},
+                        {"threads", options.threads},
+                        {"precision", structure.at("compute").at("precision")},
+                        {"isa", structure.at("compute").at("isa")},
+                        {"kept_embedding_dims", plan["kept_embedding_dims"].size()},
+                        {"dense_ms", dense_time.wall * 1e3},
+                        {"compacted_ms", compacted_time.wall * 1e3},
+                        {"dense_cpu_ms", dense_time.cpu * 1e3},
+                        {"compacted_cpu_ms", compacted_time.cpu * 1e3},
+                        {"dense_flops_per_sample", dense_cost.flops_per_sample_dense},
+                        {"compacted_flops_per_sample", compacted_cost.flops_per_sample_dense},
+                        {"dense_parameters", dense_cost.parameter_count},
+                        {"compacted_parameters", compacted_cost.parameter_count},
+                        {"speedup", speedup},
+                        {"flops_ratio", flops_ratio},
+                        {"speedup_over_flops_ratio", speedup / flops_ratio}};
+            for (const json& layer : structure.at("neurons")) {
+                const std::string name = layer.at("layer").get<std::string>();
+                row["kept_neurons"][name] = plan["kept_neurons"][name].size();
+            }
+            std::cout << row.dump() << std::endl;
+        }
+        return 0;
+    });
+}
