@@ -37,6 +37,7 @@ EXIT_CONFIG = 2
 EXIT_DATA = 3
 EXIT_PLUGIN = 4
 EXIT_INTERNAL = 5
+EXIT_OUTPUT = 6
 
 TIMEOUT_SECONDS = 300
 MESSAGE_WIDTH = 160
@@ -300,7 +301,7 @@ def grid_cases():
              lambda context, folder: ["validate", "no-such-grid.json", "-q"], EXIT_CONFIG,
              ("no-such-grid.json: No such file or directory",)),
         Case("grid", "grid path is a folder", validate_folder, EXIT_CONFIG,
-             ("grid-folder: Is a directory",)),
+             ("grid-folder: is a folder; give the grid's JSON file",)),
         Case("grid", "top level is a list, not an object", validate_grid("[1, 2]"), EXIT_CONFIG,
              ("grid.json: $: expected a JSON object",)),
         Case("grid", "wrong type: embedding_dim given as a string",
@@ -375,8 +376,8 @@ def grid_cases():
              validate_grid(base_grid(sparsities=sparsity_values(10), seeds=list(range(1000)),
                                      axes={"training.lr": [round(0.0001 * (k + 1), 6)
                                                            for k in range(100)]})),
-             EXIT_CONFIG, ("grid.json: $: the grid makes 1100000 cells, more than %d"
-                           % MAX_CELLS,)),
+             EXIT_CONFIG, ("grid.json: $: the grid makes about 1100000 cells (11000 per axis "
+                           "combination, 100 combinations to go), more than %d" % MAX_CELLS,)),
         Case("grid", "10,100 axis combinations, above the 10,000 cap",
              validate_grid(base_grid(axes={"training.epochs": list(range(1, 102)),
                                            "training.batch_size": list(range(1, 101))})),
@@ -774,7 +775,7 @@ def results_cases():
              ("dropped line 1 of out/results.jsonl: not a result row",),
              verify=check_stdout_contains("3 rows (0 run, 3 reused, 0 failed)")),
         Case("results", "run: disk full after the first row (4 KiB file size limit)",
-             full_disk_prepare, EXIT_DATA,
+             full_disk_prepare, EXIT_OUTPUT,
              ("cannot append to out/results.jsonl: File too large",
               "finished rows are kept"),
              verify=check_full_disk_rerun, file_size_limit=4096, cells_may_run=True),

@@ -2,7 +2,7 @@
 //
 // Exit codes: 0 every cell finished (ok or target not reached); 1 some cells failed;
 // 2 invalid command line or grid; 3 unreadable or malformed data; 4 plugin rejected;
-// 5 internal error.
+// 5 internal error; 6 results could not be written.
 #include "merge_command.hpp"
 #include "new_plugin_command.hpp"
 #include "report_command.hpp"
@@ -37,6 +37,7 @@ constexpr int kExitConfig = 2;
 constexpr int kExitData = 3;
 constexpr int kExitPlugin = 4;
 constexpr int kExitInternal = 5;
+constexpr int kExitOutput = 6;
 
 const char* const kUsage =
     "usage: recprune <command> [options]\n"
@@ -51,7 +52,8 @@ const char* const kUsage =
     "  new-plugin KIND NAME  write a pruner, dataset or model plugin folder to start from\n"
     "\n"
     "exit codes: 0 done, 1 some cells failed, 2 invalid command line or grid,\n"
-    "            3 bad data, 4 plugin rejected, 5 internal error\n";
+    "            3 bad data, 4 plugin rejected, 5 internal error,\n"
+    "            6 results could not be written\n";
 
 std::filesystem::path default_quickstart() {
     std::filesystem::path in_source = std::filesystem::path(RECPRUNE_SOURCE_DIR) / "experiments" /
@@ -335,6 +337,9 @@ int main(int argc, char** argv) {
     } catch (const PluginError& e) {
         std::cerr << e.what() << "\n";
         return kExitPlugin;
+    } catch (const OutputError& e) {
+        std::cerr << e.what() << "\n";
+        return kExitOutput;
     } catch (const std::exception& e) {
         std::cerr << "recprune: internal error: " << e.what() << "\n";
         return kExitInternal;

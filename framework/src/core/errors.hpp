@@ -26,6 +26,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Results could not be written (a full disk, a lost permission). Rows written before stay
+/// readable.
+class OutputError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// A cell failed at run time (a plugin call failed, the loss became NaN).
 class CellError : public std::runtime_error {
 public:

@@ -341,7 +341,8 @@ std::optional<PluginEntry> read_plugin_entry(const value& v, const std::string& 
 // Reads one variant (after axes) and appends its cells to `grid`.
 void expand_variant(const value& document, const std::filesystem::path& base_dir,
                     const plugin::PluginRegistry& registry, Grid& grid, Problems& problems,
-                    std::vector<Cell>& dense_cells, std::vector<Cell>& pruned_cells) {
+                    std::vector<Cell>& dense_cells, std::vector<Cell>& pruned_cells,
+                    size_t variants_left) {
     const object& root = document.as_object();
     for (const auto& entry : root) {
         if (kTopLevelKeys.count(std::string(entry.key())) == 0) {
@@ -406,7 +407,9 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
     std::vector<double> sparsities;
     auto sparsity_list = as_list(root.if_contains("sparsities"));
     if (!pruner_list.empty() && sparsity_list.empty()) {
-        problems.add("$.sparsities", "missing; give target sparsities such as [0.5, 0.9]");
+        problems.add("$.sparsities", std::string(root.contains("sparsities") ? "empty list"
+                                                                             : "missing") +
+                                         "; give target sparsities such as [0.5, 0.9]");
     }
     for (size_t i = 0; i < sparsity_list.size(); ++i) {
         std::string path = json_io::child_path("$.sparsities", i);
@@ -431,6 +434,10 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
         schedule_key = "$.schedule";
     }
     auto schedule_list = as_list(schedule_value);
+    if (schedule_value != nullptr && schedule_list.empty()) {
+        problems.add(schedule_key, "empty list; give a schedule such as {\"name\": \"one_shot\"}, "
+                                   "or leave the key out for one_shot");
+    }
     for (size_t i = 0; i < schedule_list.size(); ++i) {
         std::string path = schedule_value->is_array() ? json_io::child_path(schedule_key, i)
                                                       : schedule_key;
@@ -442,6 +449,10 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
 
     std::vector<uint64_t> seeds;
     auto seed_list = as_list(root.if_contains("seeds"));
+    if (root.contains("seeds") && seed_list.empty()) {
+        problems.add("$.seeds", "empty list; give seeds like [1, 2, 3], or leave the key out for "
+                                "seed 1");
+    }
     for (size_t i = 0; i < seed_list.size(); ++i) {
         const value& v = seed_list[i];
         if (v.is_uint64()) {
@@ -483,14 +494,21 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
     // microseconds instead of filling memory.
     const double groups = static_cast<double>(dataset_indices.size()) *
                           static_cast<double>(models.size()) * static_cast<double>(seeds.size());
-    const double cell_count =
-        static_cast<double>(dense_cells.size() + pruned_cells.size()) +
-        groups * (1.0 + static_cast<double>(pruners.size()) *
-                            static_cast<double>(schedules.size()) *
-                            static_cast<double>(sparsities.size()));
+    // The axis combinations still to come are assumed to make as many cells as this one.
+    const double variant_cells = groups * (1.0 + static_cast<double>(pruners.size()) *
+                                                     static_cast<double>(schedules.size()) *
+                                                     static_cast<double>(sparsities.size()));
+    const double cell_count = static_cast<double>(dense_cells.size() + pruned_cells.size()) +
+                              variant_cells * static_cast<double>(variants_left);
     if (cell_count > static_cast<double>(kMaxCells)) {
-        problems.add("$", "the grid makes " + std::to_string(static_cast<uint64_t>(cell_count)) +
-                              " cells, more than " + std::to_string(kMaxCells) +
+        const auto count_text = std::to_string(static_cast<uint64_t>(cell_count));
+        problems.add("$", (variants_left > 1
+                               ? "the grid makes about " + count_text + " cells (" +
+                                     std::to_string(static_cast<uint64_t>(variant_cells)) +
+                                     " per axis combination, " + std::to_string(variants_left) +
+                                     " combinations to go)"
+                               : "the grid makes " + count_text + " cells") +
+                              ", more than " + std::to_string(kMaxCells) +
                               "; split it into several grids");
         return;
     }
@@ -572,9 +590,10 @@ Grid finish(const value& document, const std::string& source_name,
     // would only repeat them.
     std::vector<value> variants = expand_axes(document, problems);
     const size_t problems_before_variants = problems.list.size();
-    for (const auto& variant : variants) {
+    for (size_t v = 0; v < variants.size(); ++v) {
         if (problems.list.size() > problems_before_variants) break;
-        expand_variant(variant, base_dir, registry, grid, problems, dense_cells, pruned_cells);
+        expand_variant(variants[v], base_dir, registry, grid, problems, dense_cells,
+                       pruned_cells, variants.size() - v);
     }
 
     // Axes that change nothing about a cell would give duplicates; keep the first of each id.
@@ -664,6 +683,11 @@ Grid load_grid_text(const std::string& text, const std::string& source_name,
 }
 
 Grid load_grid(const std::filesystem::path& path, const plugin::PluginRegistry& registry) {
+    if (std::filesystem::is_directory(path)) {
+        throw ConfigError("invalid grid: " + path.string() +
+                          ": is a folder; give the grid's JSON file, such as " +
+                          (path / "grid.json").string());
+    }
     value document = json_io::parse_file(path);
     auto base_dir = std::filesystem::absolute(path).parent_path();
     Grid grid = finish(document, path.string(), base_dir, registry);

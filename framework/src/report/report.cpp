@@ -245,6 +245,11 @@ void add_curves(Report& report, const Rows& rows, const std::vector<std::vector<
     const size_t x_index = static_cast<size_t>(x_column - report.group_columns.begin());
     std::vector<double> row_x(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) {
+        if (keys[x_index][i].identity == "null") {
+            throw DataError("malformed results: row " + text_at(*rows[i], "cell_id") +
+                            " has no " + report.curve_x + "; remove the row, or give --curve-x "
+                            "a column every row has");
+        }
         if (!keys[x_index][i].number) {
             throw ConfigError("invalid option: --curve-x " + report.curve_x + ": row " +
                               text_at(*rows[i], "cell_id") + " has " + keys[x_index][i].label +

@@ -34,13 +34,28 @@ ShardFolder read_folder(const std::filesystem::path& path) {
                           ": no cells.json in the folder; give output folders of recprune run");
     }
     auto manifest = json_io::parse_file(manifest_path);
+    const auto* shard_entry =
+        manifest.is_object() ? manifest.as_object().if_contains("shard") : nullptr;
+    const bool shard_ok = shard_entry != nullptr && shard_entry->is_object() &&
+                          shard_entry->as_object().contains("index") &&
+                          shard_entry->as_object().contains("count");
     if (!manifest.is_object() || !manifest.as_object().contains("cells") ||
-        !manifest.as_object().contains("grid_id")) {
+        !manifest.as_object().contains("grid_id") || !shard_ok ||
+        !manifest.as_object().at("cells").is_array()) {
         throw ConfigError("cannot merge: " + manifest_path.string() +
                           ": not a cell manifest written by recprune run; give its folder again "
                           "after rerunning that shard");
     }
     folder.manifest = manifest.as_object();
+    const auto& cells = folder.manifest.at("cells").as_array();
+    for (size_t i = 0; i < cells.size(); ++i) {
+        if (!cells[i].is_object() || text_of(cells[i].as_object(), "cell_id").empty() ||
+            !cells[i].as_object().contains("shard")) {
+            throw ConfigError("cannot merge: " + manifest_path.string() + ": cells[" +
+                              std::to_string(i) + "] has no \"cell_id\" or \"shard\"; "
+                              "rerun that shard to write its cells.json again");
+        }
+    }
     const auto& shard = folder.manifest.at("shard").as_object();
     folder.shard = json_io::serialize(shard.at("index")) + "/" +
                    json_io::serialize(shard.at("count"));

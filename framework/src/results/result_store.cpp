@@ -37,6 +37,41 @@ std::string cell_id_of(std::string_view line, boost::json::object* row_out) {
     return text;
 }
 
+// Returns what is wrong with a parsed result row, or "" for a row this version reads: a
+// "cell_id" and a "status" string, and no other schema version.
+std::string row_problem(const boost::json::object& row) {
+    const auto* id = row.if_contains("cell_id");
+    if (id == nullptr || !id->is_string() || id->as_string().empty()) {
+        return "no \"cell_id\" string";
+    }
+    const auto* status = row.if_contains("status");
+    if (status == nullptr || !status->is_string()) return "no \"status\" string";
+    const auto* kind = row.if_contains("kind");
+    if (kind != nullptr && kind->is_string() && kind->as_string() == "pruned") {
+        const auto* target = row.if_contains("target_sparsity");
+        if (target == nullptr || !target->is_number()) {
+            return "a pruned row without a numeric \"target_sparsity\"";
+        }
+    }
+    // Rows without a version (written by hand or by a script) are read as this version.
+    const auto* version = row.if_contains("schema_version");
+    if (version != nullptr &&
+        (!version->is_int64() || version->get_int64() != kSchemaVersion)) {
+        return "schema_version " + json_io::serialize(*version) +
+               ", but this recprune reads version " + std::to_string(kSchemaVersion);
+    }
+    return "";
+}
+
+// Throws DataError naming `where` when `row` is not a row this version reads.
+void check_row(const boost::json::object& row, const std::string& where) {
+    const std::string problem = row_problem(row);
+    if (!problem.empty()) {
+        throw DataError("malformed results: " + where + ": " + problem +
+                        "; read it with the recprune that wrote it, or rerun the cell");
+    }
+}
+
 // Output folders held by this process. A folder is locked with flock() on the folder itself,
 // which the kernel releases when the process dies, even by SIGKILL. flock() conflicts between
 // two descriptors of one process as well, so a second store on a folder this process already
@@ -105,14 +140,15 @@ void write_all(int fd, const std::string& bytes, const std::filesystem::path& pa
         ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw std::runtime_error("cannot append to " + path.string() + ": " +
-                                     std::strerror(errno) +
-                                     "; free disk space and rerun, finished rows are kept");
+            throw OutputError("cannot append to " + path.string() + ": " +
+                              std::strerror(errno) +
+                              "; free disk space and rerun, finished rows are kept");
         }
         written += static_cast<size_t>(n);
     }
     if (::fsync(fd) != 0) {
-        throw std::runtime_error("cannot flush " + path.string() + ": " + std::strerror(errno));
+        throw OutputError("cannot flush " + path.string() + ": " + std::strerror(errno) +
+                          "; free disk space and rerun, finished rows are kept");
     }
 }
 
@@ -173,6 +209,11 @@ void ResultStore::read_previous() {
         boost::json::object row;
         std::string id = cell_id_of(line, &row);
         if (!id.empty()) {
+            // A row of another schema version is not damage to cut off: it is another
+            // program's output, so the run stops instead of rerunning over it.
+            check_row(row, path.string() + ":" +
+                               std::to_string(std::count(text.begin(), text.begin() + begin,
+                                                         '\n') + 1));
             if (file_lines_.count(id) != 0) {
                 ++superseded_rows_;
                 needs_rewrite = true;
@@ -306,11 +347,13 @@ std::vector<std::pair<std::string, std::string>> read_row_lines(
         std::string line = text.substr(begin, end - begin);
         begin = end + 1;
         if (line.empty()) continue;
-        std::string id = cell_id_of(line, nullptr);
+        boost::json::object row;
+        std::string id = cell_id_of(line, &row);
         if (id.empty()) {
             throw DataError("malformed results: " + path.string() + ":" + std::to_string(number) +
                             ": not a JSON object with a \"cell_id\"; remove the line");
         }
+        check_row(row, path.string() + ":" + std::to_string(number));
         auto found = position.find(id);
         if (found != position.end()) {
             lines[found->second].second = std::move(line);
@@ -334,15 +377,36 @@ std::vector<boost::json::object> read_rows(const std::filesystem::path& path) {
         throw ConfigError("cannot read results: " + path.string() +
                           ": file not found; give a results.json or results.jsonl");
     }
-    auto value = json_io::parse_file(path);
+    boost::json::value value;
+    try {
+        value = json_io::parse_file(path);
+    } catch (const ConfigError& e) {
+        // The file is data here, not configuration, as for results.jsonl.
+        throw DataError(std::string("malformed results: ") + e.what());
+    }
     const auto* list = value.is_object() ? value.as_object().if_contains("rows") : nullptr;
     if (list == nullptr || !list->is_array()) {
         throw DataError("malformed results: " + path.string() +
                         ": no \"rows\" list; give a results.json written by recprune");
     }
+    const auto* version = value.as_object().if_contains("schema_version");
+    if (version == nullptr || !version->is_int64() || version->get_int64() != kSchemaVersion) {
+        throw DataError("malformed results: " + path.string() + ": schema_version " +
+                        (version == nullptr ? std::string("missing") : json_io::serialize(*version)) +
+                        ", but this recprune reads version " + std::to_string(kSchemaVersion) +
+                        "; read it with the recprune that wrote it");
+    }
     std::vector<boost::json::object> rows;
-    for (const auto& row : list->as_array()) {
-        if (row.is_object()) rows.push_back(row.as_object());
+    const auto& items = list->as_array();
+    for (size_t i = 0; i < items.size(); ++i) {
+        const std::string where = path.string() + ": rows[" + std::to_string(i) + "]";
+        if (!items[i].is_object()) {
+            throw DataError("malformed results: " + where + ": expected a row object, found " +
+                            json_io::serialize(items[i]) + "; give a results.json written by "
+                            "recprune");
+        }
+        check_row(items[i].as_object(), where);
+        rows.push_back(items[i].as_object());
     }
     return rows;
 }

@@ -50,6 +50,14 @@ DatasetSlot load_dataset(const grid::DatasetEntry& entry, const std::filesystem:
         return data::copy_table(instance.load());
     });
     double load_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (raw.row_count == 0) {
+        std::string files;
+        for (const auto& source : sources) files += (files.empty() ? "" : ", ") + source;
+        throw DataError("empty dataset: " + entry.plugin.name + " (" +
+                        (files.empty() ? std::string("no files") : files) +
+                        "): the plugin read 0 rows; check that the files hold data in the "
+                        "plugin's format");
+    }
     slot.data = data::prepare(raw, settings);
     slot.data.fingerprint = fingerprint;
     RECPRUNE_INFO("grid", "dataset {}: {} rows ({} train, {} validation, {} test), {} fields, "

@@ -105,7 +105,7 @@ TEST_CASE("read rows: a torn last line is skipped and repeated cells collapse") 
     CHECK(rows[1] == row("c2", "ok"));
 
     // A complete line that does not parse is corruption, not a kill: it is reported.
-    write_text(rows_path, "{\"cell_id\":\"c1\"}\n{oops}\n");
+    write_text(rows_path, "{\"cell_id\":\"c1\",\"status\":\"ok\"}\n{oops}\n");
     CHECK_THROWS_WITH_AS(recprune::results::read_rows(rows_path),
                          ("malformed results: " + rows_path.string() +
                           ":2: not a JSON object with a \"cell_id\"; remove the line")
