@@ -318,6 +318,7 @@ std::string PreparedData::schema_json() const {
 
 PreparedData prepare(const RawTable& table, const DataSettings& settings) {
     PreparedData out;
+    out.settings = settings;
     boost::json::object plugin_meta = parse_plugin_metadata(table.metadata_json);
     out.task = resolve_task(settings, plugin_meta);
     const std::string numeric_method = resolve_numeric_method(settings, plugin_meta);

@@ -44,6 +44,8 @@ struct Part {
 
 struct PreparedData {
     std::string task;
+    /// The settings prepare() was given; the trainer reads the top-K ones.
+    DataSettings settings;
     /// The model's input fields (feature columns that are categorical, multi-hot or numeric
     /// bucketed into tokens), in table order.
     std::vector<FieldInfo> fields;

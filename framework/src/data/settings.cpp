@@ -168,6 +168,11 @@ boost::json::object DataSettings::to_json() const {
         out["positive_threshold"] = nullptr;
     }
     out["on_bad_line"] = on_bad_line;
+    if (task == "topk") {
+        out["train_negatives"] = topk.train_negatives;
+        out["protocol"] = topk.protocol;
+        out["eval_negatives"] = topk.eval_negatives;
+    }
     return out;
 }
 
@@ -199,10 +204,31 @@ DataSettings parse_data_settings(const boost::json::object& dataset_entry,
             }
         } else if (key == "on_bad_line") {
             reader.read_choice(value, path, {"fail", "skip"}, settings.on_bad_line);
+        } else if (key == "train_negatives") {
+            reader.read_count<uint32_t>(value, path, 0, settings.topk.train_negatives);
+        } else if (key == "protocol") {
+            reader.read_choice(value, path, {"leave_one_out", "full_ranking"},
+                               settings.topk.protocol);
+        } else if (key == "eval_negatives") {
+            reader.read_count<uint32_t>(value, path, 1, settings.topk.eval_negatives);
         } else {
             reader.unknown_key(path, key,
                                {"name", "params", "task", "split", "min_count", "numeric",
-                                "positive_threshold", "on_bad_line"});
+                                "positive_threshold", "on_bad_line", "train_negatives",
+                                "protocol", "eval_negatives"});
+        }
+    }
+
+    // The top-K keys change nothing for the other tasks, so a grid that sets them there most
+    // likely forgot "task": "topk".
+    if (settings.task != "topk") {
+        for (std::string_view key : {"train_negatives", "protocol", "eval_negatives"}) {
+            if (!dataset_entry.contains(key)) continue;
+            reader.problem(json_io::child_path(json_path, key),
+                           "\"" + std::string(key) + "\" applies to task \"topk\" only, and the "
+                           "task here is \"" + (settings.task.empty() ? "ctr" : settings.task) +
+                               "\"",
+                           "add \"task\": \"topk\" or remove the key");
         }
     }
     return settings;

@@ -39,6 +39,20 @@ struct NumericSettings {
     uint32_t buckets = 16;
 };
 
+/// Training and evaluation of the "topk" task (implicit feedback).
+struct TopKSettings {
+    /// Negatives sampled per positive training row in every epoch, from the items that have a
+    /// training row and that the user has no training row with (4 in He et al., "Neural
+    /// Collaborative Filtering", WWW 2017). 0 trains on the data's own rows only.
+    uint32_t train_negatives = 4;
+    /// "leave_one_out": each user's positives of the evaluated part are ranked among
+    /// `eval_negatives` sampled items the user has no row with in any part.
+    /// "full_ranking": they are ranked among every item the user has no training row with.
+    std::string protocol = "leave_one_out";
+    /// Sampled negatives per user for "leave_one_out" (99 as in He et al.).
+    uint32_t eval_negatives = 99;
+};
+
 struct DataSettings {
     /// "ctr", "rating" or "topk"; empty = the plugin's "task_hint" metadata, else "ctr".
     std::string task;
@@ -52,8 +66,12 @@ struct DataSettings {
     std::optional<double> positive_threshold;
     /// "fail" stops at the first malformed line; "skip" drops such lines and counts them.
     std::string on_bad_line = "fail";
+    /// Grid keys "train_negatives", "protocol" and "eval_negatives"; only for task "topk".
+    TopKSettings topk;
 
-    /// Returns the settings as JSON, with every default written out.
+    /// Returns the settings as JSON, with every default written out. The top-K keys appear
+    /// only for task "topk", so the settings (and the cell ids derived from them) of the other
+    /// tasks do not depend on them.
     boost::json::object to_json() const;
 };
 

@@ -5,6 +5,7 @@
 #include "core/json_io.hpp"
 #include "core/log.hpp"
 #include "data/settings.hpp"
+#include "metrics/topk_metric_names.hpp"
 #include "plugin/parameters.hpp"
 
 #include <algorithm>
@@ -477,14 +478,11 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
         metrics.emplace_back(metric_list[i].as_string());
     }
     for (size_t d = 0; d < dataset_tasks.size(); ++d) {
-        auto known = known_metrics(dataset_tasks[d]);
         for (size_t i = 0; i < metrics.size(); ++i) {
-            if (std::find(known.begin(), known.end(), metrics[i]) == known.end()) {
-                std::string list;
-                for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+            if (!is_metric_of_task(dataset_tasks[d], metrics[i])) {
                 problems.add(json_io::child_path("$.metrics", i),
                              "\"" + metrics[i] + "\" is not a metric of the " + dataset_tasks[d] +
-                                 " task; use one of " + list);
+                                 " task; use " + metric_forms(dataset_tasks[d]));
             }
         }
     }
@@ -667,6 +665,19 @@ std::vector<std::string> known_metrics(const std::string& task) {
     if (task == "rating") return {"rmse", "mae"};
     if (task == "topk") return {"ndcg@10", "hr@10", "recall@10", "mrr"};
     return {"auc", "logloss", "gauc"};
+}
+
+bool is_metric_of_task(const std::string& task, const std::string& metric) {
+    if (task == "topk") return metrics::parse_topk_metric_name(metric).has_value();
+    auto known = known_metrics(task);
+    return std::find(known.begin(), known.end(), metric) != known.end();
+}
+
+std::string metric_forms(const std::string& task) {
+    if (task == "topk") return metrics::topk_metric_name_forms();
+    std::string list;
+    for (const auto& name : known_metrics(task)) list += (list.empty() ? "" : ", ") + name;
+    return "one of " + list;
 }
 
 bool higher_is_better(const std::string& metric) {

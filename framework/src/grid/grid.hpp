@@ -93,8 +93,16 @@ Grid load_grid_text(const std::string& text, const std::string& source_name,
                     const std::filesystem::path& base_dir,
                     const plugin::PluginRegistry& registry);
 
-/// Metrics a task supports; the first is the default validation metric.
+/// The metrics a grid without "metrics" computes for a task; the first is the default
+/// validation metric.
 std::vector<std::string> known_metrics(const std::string& task);
+
+/// True when `metric` is a metric of `task`: one of known_metrics() for "ctr" and "rating",
+/// any name metrics::parse_topk_metric_name() accepts for "topk" (such as "hr@5" or "mrr").
+bool is_metric_of_task(const std::string& task, const std::string& metric);
+
+/// The accepted metric names of a task, for messages ("one of auc, logloss, gauc").
+std::string metric_forms(const std::string& task);
 
 /// True when a higher value of `metric` is better.
 bool higher_is_better(const std::string& metric);

@@ -79,18 +79,13 @@ TopKReport evaluate_leave_one_out(std::span<const LeaveOneOutUser> users, size_t
     for (size_t index : order) {
         const LeaveOneOutUser& user = users[index];
         std::string where = "leave_one_out: user " + std::to_string(user.user);
-        if (user.held_out.size() > 1) {
-            throw std::invalid_argument("invalid metric input: " + where + ": " +
-                                        std::to_string(user.held_out.size()) +
-                                        " held-out items, expected at most 1; use "
-                                        "evaluate_full_ranking for several positives");
-        }
-        if (!user.held_out.empty() &&
-            std::find(user.candidate_items.begin(), user.candidate_items.end(),
-                      user.held_out[0]) == user.candidate_items.end()) {
-            throw std::invalid_argument("invalid metric input: " + where + ": held-out item " +
-                                        std::to_string(user.held_out[0]) +
-                                        " is not among the candidates; add it to them");
+        for (uint32_t held : user.held_out) {
+            if (std::find(user.candidate_items.begin(), user.candidate_items.end(), held) ==
+                user.candidate_items.end()) {
+                throw std::invalid_argument("invalid metric input: " + where +
+                                            ": held-out item " + std::to_string(held) +
+                                            " is not among the candidates; add it to them");
+            }
         }
 
         RelevantItems relevant = RelevantItems::binary(user.held_out);

@@ -14,16 +14,18 @@
 
 namespace recprune::metrics {
 
-/// One user's input to evaluate_leave_one_out(): the held-out item and the sampled negatives,
+/// One user's input to evaluate_leave_one_out(): the held-out items and the sampled negatives,
 /// scored by the model. All spans are borrowed for the call.
 struct LeaveOneOutUser {
     uint32_t user = 0;
-    /// The held-out item followed, in any order, by the N sampled negatives; distinct ids.
+    /// The held-out items and the N sampled negatives, in any order; distinct ids.
     std::span<const uint32_t> candidate_items;
     /// One score per candidate.
     std::span<const float> candidate_scores;
-    /// The held-out item (one id, which must be among the candidates), or empty for a user with
-    /// no held-out item: such a user gets null metrics and is counted as left out.
+    /// The held-out items, each of which must be among the candidates: one for a
+    /// leave-one-out split, possibly several when a random or time split puts several of the
+    /// user's positives into the evaluated part. Empty for a user with no held-out item: such a
+    /// user gets null metrics and is counted as left out.
     std::span<const uint32_t> held_out;
 };
 
@@ -61,12 +63,14 @@ struct TopKReport {
 
 /// Leave-one-out with sampled negatives, the protocol of He et al., "Neural Collaborative
 /// Filtering", WWW 2017 (arXiv:1708.05031). Each user's held-out item is ranked among N items
-/// the user has not interacted with, and HR@K and NDCG@K are averaged over users.
+/// the user has not interacted with, and HR@K and NDCG@K are averaged over users. Several
+/// held-out items of one user are ranked together among the same negatives, all relevant, as
+/// evaluate_full_ranking() ranks several relevant items.
 ///
-/// Ties in score put the held-out item after the negatives (rank_by_score_relevant_last()).
+/// Ties in score put the held-out items after the negatives (rank_by_score_relevant_last()).
 /// Users are averaged in ascending id order, so the input order does not change the result.
 /// @throws std::invalid_argument when k is 0, a user id repeats, a held-out item is missing
-///         from the candidates or more than one is given, or as rank_by_score().
+///         from the candidates or repeats, or as rank_by_score().
 TopKReport evaluate_leave_one_out(std::span<const LeaveOneOutUser> users, size_t k);
 
 /// Full ranking: each user's relevant items are ranked among all items except the excluded

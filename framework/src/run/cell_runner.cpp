@@ -110,7 +110,7 @@ CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, in
         plugin::ModelInstance model(cell.model.library, json_io_params(cell.model.params),
                                     data.schema_json(), derive_seed(cell.seed, "model"));
         train::Trainer trainer(model, data, cell.training, validation_metric_of(cell),
-                               derive_seed(cell.seed, "train"));
+                               derive_seed(cell.seed, "train"), cell.seed);
         train::TrainResult trained = trainer.train(cell.training.epochs, true);
 
         auto evaluate_start = Clock::now();
@@ -131,6 +131,7 @@ CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, in
         row["size"] = baseline.cost;
         row["training_log"] = trained.to_json();
         row["data_summary"] = data_json(data);
+        if (auto* topk = trainer.topk()) row["topk"] = topk->to_json();
         row["timings"] = boost::json::object{{"train_seconds", trained.seconds},
                                              {"evaluate_seconds", evaluate_seconds},
                                              {"total_seconds", seconds_since(start)}};
@@ -168,7 +169,7 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         plugin::PrunerInstance pruner(cell.pruner->library, json_io_params(cell.pruner->params),
                                       derive_seed(cell.seed, "pruner"));
         train::Trainer trainer(model, data, cell.training, validation_metric_of(cell),
-                               derive_seed(cell.seed, "finetune"));
+                               derive_seed(cell.seed, "finetune"), cell.seed);
         if (pruner.has_regularizer()) trainer.set_regularizer(&pruner);
 
         prune::ScheduleInputs inputs{model,
@@ -191,7 +192,7 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
                                          train::Trainer replay_trainer(
                                              replay, data, cell.training,
                                              validation_metric_of(cell),
-                                             derive_seed(cell.seed, "train"));
+                                             derive_seed(cell.seed, "train"), cell.seed);
                                          replay_trainer.train(cell.schedule.rewind_epoch, false);
                                          return train::snapshot(replay.tensors());
                                      }};
@@ -218,6 +219,7 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         row["size"] = boost::json::object{{"dense", baseline.cost},
                                           {"pruned", cost_to_json(model.cost())}};
         row["schedule_log"] = outcome.to_json();
+        if (auto* topk = trainer.topk()) row["topk"] = topk->to_json();
 
         // A dense twin, for size and latency next to the compacted model.
         plugin::ModelInstance dense(cell.model.library, json_io_params(cell.model.params),

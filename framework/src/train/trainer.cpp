@@ -6,32 +6,69 @@
 #include "metrics/classification.hpp"
 #include "metrics/regression.hpp"
 #include "prune/masks.hpp"
+#include "train/candidate_rows.hpp"
 #include "train/finite_checks.hpp"
+#include "train/shuffle.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
-#include <random>
+#include <optional>
 
 namespace recprune::train {
 namespace {
 
 float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
-// Fisher-Yates with a 64-bit Mersenne Twister, so the order depends on the seed only.
-std::vector<uint64_t> shuffled_rows(uint64_t row_count, uint64_t seed) {
-    std::vector<uint64_t> rows(row_count);
-    std::iota(rows.begin(), rows.end(), uint64_t{0});
-    std::mt19937_64 engine(seed);
-    for (uint64_t i = row_count; i > 1; --i) {
-        std::uniform_int_distribution<uint64_t> pick(0, i - 1);
-        std::swap(rows[i - 1], rows[pick(engine)]);
-    }
-    return rows;
-}
-
 bool is_binary_task(const std::string& task) { return task != "rating"; }
+
+// The training batches of one pass in shuffled order: rows of the training part, or for the
+// "topk" task the (user, item) pairs of TopKTask::training_examples().
+class TrainingBatches {
+public:
+    TrainingBatches(const data::PreparedData& data, const TopKTask* topk,
+                    const std::vector<std::vector<uint32_t>>& row_remap, uint64_t shuffle_seed,
+                    uint64_t negative_seed) {
+        if (topk == nullptr) {
+            rows_.emplace(data.train, static_cast<uint32_t>(data.fields.size()),
+                          data.dense_count);
+            if (!row_remap.empty()) rows_->set_row_remap(row_remap);
+            order_ = shuffled_rows(data.train.row_count, shuffle_seed);
+            return;
+        }
+        examples_ = topk->training_examples(negative_seed);
+        pairs_.emplace(topk->rows());
+        if (!row_remap.empty()) pairs_->set_row_remap(row_remap);
+        order_ = shuffled_rows(examples_.size(), shuffle_seed);
+    }
+
+    uint64_t size() const { return order_.size(); }
+
+    /// Builds the batch of positions [begin, end) of the shuffled order.
+    const recprune_batch_t& build(uint64_t begin, uint64_t end) {
+        std::span<const uint64_t> positions(order_.data() + begin, end - begin);
+        if (rows_) return rows_->build(positions);
+        users_.clear();
+        items_.clear();
+        labels_.clear();
+        for (uint64_t example : positions) {
+            users_.push_back(examples_.users[example]);
+            items_.push_back(examples_.items[example]);
+            labels_.push_back(examples_.labels[example]);
+        }
+        return pairs_->build(users_, items_, labels_);
+    }
+
+private:
+    std::vector<uint64_t> order_;
+    std::optional<data::BatchBuilder> rows_;
+    PairExamples examples_;
+    std::optional<CandidateBatchBuilder> pairs_;
+    std::vector<uint32_t> users_;
+    std::vector<uint32_t> items_;
+    std::vector<float> labels_;
+};
 
 }  // namespace
 
@@ -72,12 +109,13 @@ boost::json::object to_json(const Evaluation& evaluation) {
 
 Trainer::Trainer(plugin::ModelInstance& model, const data::PreparedData& data,
                  const grid::TrainingSettings& settings, std::string validation_metric,
-                 uint64_t seed)
+                 uint64_t seed, uint64_t evaluation_seed)
     : model_(model),
       data_(data),
       settings_(settings),
       validation_metric_(std::move(validation_metric)),
       seed_(seed),
+      topk_(data.task == "topk" ? std::make_unique<TopKTask>(data, evaluation_seed) : nullptr),
       optimizer_(settings, model.tensors()) {}
 
 void Trainer::set_masks(const prune::MaskSet* masks) {
@@ -94,7 +132,8 @@ void Trainer::set_row_remap(std::vector<std::vector<uint32_t>> remap) {
 
 uint64_t Trainer::steps_per_epoch() const {
     const uint64_t batch = static_cast<uint64_t>(settings_.batch_size);
-    return (data_.train.row_count + batch - 1) / batch;
+    const uint64_t rows = topk_ ? topk_->training_example_count() : data_.train.row_count;
+    return (rows + batch - 1) / batch;
 }
 
 void Trainer::check_grads(int epoch) {
@@ -104,12 +143,10 @@ void Trainer::check_grads(int epoch) {
 }
 
 double Trainer::train_epoch(int epoch, uint64_t& step) {
-    const data::Part& part = data_.train;
-    auto order = shuffled_rows(part.row_count,
-                               derive_seed(seed_, "shuffle:" + std::to_string(epoch)));
-    data::BatchBuilder builder(part, static_cast<uint32_t>(data_.fields.size()),
-                               data_.dense_count);
-    if (!row_remap_.empty()) builder.set_row_remap(row_remap_);
+    TrainingBatches batches(data_, topk_.get(), row_remap_,
+                            derive_seed(seed_, "shuffle:" + std::to_string(epoch)),
+                            derive_seed(seed_, "negatives:" + std::to_string(epoch)));
+    const uint64_t row_count = batches.size();
 
     const bool binary = is_binary_task(data_.task);
     const auto tensors = model_.tensors();
@@ -118,10 +155,9 @@ double Trainer::train_epoch(int epoch, uint64_t& step) {
     double loss_sum = 0.0;
     uint64_t batch_size = static_cast<uint64_t>(settings_.batch_size);
 
-    for (uint64_t begin = 0; begin < part.row_count; begin += batch_size) {
-        uint64_t end = std::min(part.row_count, begin + batch_size);
-        std::span<const uint64_t> rows(order.data() + begin, end - begin);
-        const recprune_batch_t& batch = builder.build(rows);
+    for (uint64_t begin = 0; begin < row_count; begin += batch_size) {
+        const recprune_batch_t& batch =
+            batches.build(begin, std::min(row_count, begin + batch_size));
         const uint64_t n = batch.row_count;
         logits.resize(n);
         grads.resize(n);
@@ -163,7 +199,7 @@ double Trainer::train_epoch(int epoch, uint64_t& step) {
         ++global_step_;
         if (step_callback_) step_callback_(global_step_);
     }
-    return loss_sum / static_cast<double>(std::max<uint64_t>(1, part.row_count));
+    return loss_sum / static_cast<double>(std::max<uint64_t>(1, row_count));
 }
 
 TrainResult Trainer::train(int epochs, bool early_stopping) {
@@ -238,7 +274,31 @@ std::string Trainer::part_name(const data::Part& part) const {
     return "evaluated";
 }
 
+Evaluation Trainer::evaluate_topk(const data::Part& part, const std::vector<std::string>& names,
+                                  uint32_t permuted_field, uint64_t permutation_seed) {
+    CandidateBatchBuilder builder(topk_->rows());
+    if (!row_remap_.empty()) builder.set_row_remap(row_remap_);
+    if (permuted_field != RECPRUNE_NO_FIELD) {
+        builder.set_field_permutation(
+            permuted_field, topk_->rows().permuted_sources(permuted_field, permutation_seed));
+    }
+    const std::string name = part_name(part);
+    const TrainingPosition position{epochs_done_, global_step_};
+    auto score = [&](std::span<const uint32_t> users, std::span<const uint32_t> items,
+                     std::span<float> logits) {
+        model_.forward(builder.build(users, items, {}), false, logits.data());
+        check_predictions_finite(logits, name, position);
+    };
+    Evaluation evaluation = topk_->evaluate(part, name, names, score,
+                                            static_cast<uint64_t>(settings_.eval_batch_size));
+    for (const auto& [metric, value] : evaluation) {
+        check_metric_finite(metric, value, name, position);
+    }
+    return evaluation;
+}
+
 Evaluation Trainer::evaluate(const data::Part& part, const std::vector<std::string>& names) {
+    if (topk_) return evaluate_topk(part, names, RECPRUNE_NO_FIELD, 0);
     std::vector<float> predictions = predict(part);
     const TrainingPosition position{epochs_done_, global_step_};
     check_predictions_finite(predictions, part_name(part), position);
@@ -279,21 +339,18 @@ double Trainer::validation_score() {
 
 void Trainer::gradient_pass(uint32_t batch_count, uint64_t seed,
                             const std::function<void(const recprune_batch_t&)>& visitor) {
-    const data::Part& part = data_.train;
-    auto order = shuffled_rows(part.row_count, seed);
-    data::BatchBuilder builder(part, static_cast<uint32_t>(data_.fields.size()),
-                               data_.dense_count);
-    if (!row_remap_.empty()) builder.set_row_remap(row_remap_);
+    TrainingBatches batches(data_, topk_.get(), row_remap_, seed,
+                            derive_seed(seed, "negatives"));
+    const uint64_t row_count = batches.size();
     const bool binary = is_binary_task(data_.task);
     const uint64_t batch_size = static_cast<uint64_t>(settings_.batch_size);
     std::vector<float> logits;
     std::vector<float> grads;
     for (uint32_t b = 0; b < batch_count; ++b) {
         // Wrap around when more batches are asked than one epoch holds.
-        uint64_t begin = (uint64_t{b} * batch_size) % std::max<uint64_t>(1, part.row_count);
-        uint64_t end = std::min(part.row_count, begin + batch_size);
-        std::span<const uint64_t> rows(order.data() + begin, end - begin);
-        const recprune_batch_t& batch = builder.build(rows);
+        uint64_t begin = (uint64_t{b} * batch_size) % std::max<uint64_t>(1, row_count);
+        const recprune_batch_t& batch =
+            batches.build(begin, std::min(row_count, begin + batch_size));
         logits.resize(batch.row_count);
         grads.resize(batch.row_count);
         model_.forward(batch, true, logits.data());
@@ -307,15 +364,7 @@ void Trainer::gradient_pass(uint32_t batch_count, uint64_t seed,
     }
 }
 
-double Trainer::evaluate_permuted(uint32_t field, uint64_t permutation_seed) {
-    double sign = grid::higher_is_better(validation_metric_) ? 1.0 : -1.0;
-    if (field == RECPRUNE_NO_FIELD) return sign * validation_score();
-    if (field >= data_.fields.size()) {
-        throw CellError("permuted evaluation failed: field " + std::to_string(field) +
-                        " does not exist; the data has " + std::to_string(data_.fields.size()) +
-                        " fields");
-    }
-
+data::Part Trainer::permuted_validation(uint32_t field, uint64_t permutation_seed) const {
     // Shuffle whole rows of one field (all its values for multi-hot fields) across the part,
     // which breaks its link to the label and keeps its marginal distribution.
     data::Part permuted = data_.validation;
@@ -337,7 +386,22 @@ double Trainer::evaluate_permuted(uint32_t field, uint64_t permutation_seed) {
             new_offsets.push_back(new_ids.size());
         }
     }
-    Evaluation evaluation = evaluate(permuted, {validation_metric_});
+    return permuted;
+}
+
+double Trainer::evaluate_permuted(uint32_t field, uint64_t permutation_seed) {
+    double sign = grid::higher_is_better(validation_metric_) ? 1.0 : -1.0;
+    if (field == RECPRUNE_NO_FIELD) return sign * validation_score();
+    if (field >= data_.fields.size()) {
+        throw CellError("permuted evaluation failed: field " + std::to_string(field) +
+                        " does not exist; the data has " + std::to_string(data_.fields.size()) +
+                        " fields");
+    }
+
+    // Top-K ranks candidate rows, so the permutation applies to those (across users or items).
+    Evaluation evaluation =
+        topk_ ? evaluate_topk(data_.validation, {validation_metric_}, field, permutation_seed)
+              : evaluate(permuted_validation(field, permutation_seed), {validation_metric_});
     const auto& value = evaluation.at(validation_metric_);
     if (!value.value) {
         throw CellError("permuted evaluation failed: validation " + validation_metric_ +

@@ -87,6 +87,25 @@ TEST_CASE("leave-one-out: equal scores rank the held-out item last") {
     CHECK(*report.hr.mean.value == 0.0);
 }
 
+TEST_CASE("leave-one-out: several held-out items are ranked together") {
+    // Held-out items 4 and 6 among negatives 1 and 2, scores 1:0.9, 4:0.8, 2:0.7, 6:0.1, so
+    // the ranking is [1, 4, 2, 6]. K = 2: one of two relevant items in the top 2 at rank 2, so
+    // HR = 1, recall = 1/2, precision = 1/2, MRR = 1/2, and NDCG = (1/log2 3) / (1 + 1/log2 3)
+    // = 0.386853, all by hand.
+    std::vector<uint32_t> items{4, 6, 1, 2};
+    std::vector<float> scores{0.8f, 0.1f, 0.9f, 0.7f};
+    std::vector<uint32_t> held{4, 6};
+    std::vector<LeaveOneOutUser> users{{1, items, scores, held}};
+
+    TopKReport report = evaluate_leave_one_out(users, 2);
+
+    CHECK(*report.hr.mean.value == 1.0);
+    CHECK(*report.recall.mean.value == 0.5);
+    CHECK(*report.precision.mean.value == 0.5);
+    CHECK(*report.mrr.mean.value == 0.5);
+    CHECK(std::abs(*report.ndcg.mean.value - 0.386853) <= 5e-7);
+}
+
 TEST_CASE("leave-one-out: held-out item missing from candidates is rejected") {
     std::vector<uint32_t> items{1, 2};
     std::vector<float> scores{0.5f, 0.4f};
