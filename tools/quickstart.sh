@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
-# Installs what recprune needs, builds it, and runs the quickstart grid on the MovieTweetings
-# data shipped in experiments/data, printing the result table.
+# Installs what recprune needs, builds it, runs the quickstart grid on the MovieTweetings data
+# shipped in experiments/data, prints the result table, and draws the plots (curves of each
+# metric against sparsity, and the Pareto view) into results/quickstart/plots.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$here/tools/setup.sh"
+
+# The plotting tool runs on Debian's interpreter with Debian's matplotlib.
+if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+    sudo_cmd=""
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+    echo "quickstart: installing python3-matplotlib for the plots" >&2
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+        python3-matplotlib >/dev/null
+fi
+
 "$here/build/release/bin/recprune" run "$here/experiments/quickstart.json" "$@"
+/usr/bin/python3 "$here/tools/plot_results.py" "$here/results/quickstart" \
+    --output "$here/results/quickstart/plots"

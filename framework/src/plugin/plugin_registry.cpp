@@ -159,10 +159,20 @@ std::shared_ptr<PluginLibrary> PluginRegistry::find(recprune_kind_t kind,
     for (const auto& candidate : names(kind)) known += (known.empty() ? "" : ", ") + candidate;
     std::string searched;
     for (const auto& dir : searched_) searched += (searched.empty() ? "" : ":") + dir.string();
+    // A rejected folder may hold the plugin, so its reason comes before "add its folder".
+    std::string rejected_folders;
+    for (const auto& rejected : rejected_) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(rejected.path, ec)) {
+            rejected_folders += "; the " + rejected.message;
+        }
+    }
     throw ConfigError(std::string("unknown ") + kind_name(kind) + " \"" + name + "\"; known: " +
                       (known.empty() ? "none" : known) + " (searched " +
-                      (searched.empty() ? "no existing folder" : searched) +
-                      "); check the spelling or add its folder with --plugin-dir");
+                      (searched.empty() ? "no existing folder" : searched) + ")" +
+                      (rejected_folders.empty()
+                           ? "; check the spelling or add its folder with --plugin-dir"
+                           : rejected_folders));
 }
 
 std::vector<std::string> PluginRegistry::names(recprune_kind_t kind) const {

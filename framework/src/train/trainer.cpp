@@ -182,7 +182,8 @@ double Trainer::train_epoch(int epoch, uint64_t& step) {
             }
         }
         if (!std::isfinite(batch_loss)) {
-            throw CellError("loss is not finite at " +
+            throw CellError(std::string("loss is ") +
+                            (std::isnan(batch_loss) ? "NaN" : "infinite") + " at " +
                             TrainingPosition{epoch, global_step_}.text() +
                             "; lower the learning rate or check the input data");
         }
