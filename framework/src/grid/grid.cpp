@@ -326,6 +326,13 @@ std::optional<PluginEntry> read_plugin_entry(const value& v, const std::string& 
         problems.add(path, "expected {\"name\": ..., \"params\": {...}}, found " + describe(v));
         return std::nullopt;
     }
+    // Plugins load only from the search path, so a path here is a mistake, not a location.
+    if (entry.name.find('/') != std::string::npos) {
+        problems.add(path + ".name",
+                     "\"" + entry.name + "\" is a path; a grid names plugins by name only, so "
+                     "give the plugin's name and its folder with --plugin-dir");
+        return std::nullopt;
+    }
     try {
         entry.library = registry.find(kind, entry.name);
     } catch (const ConfigError& e) {

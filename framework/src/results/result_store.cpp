@@ -391,8 +391,9 @@ std::vector<boost::json::object> read_rows(const std::filesystem::path& path) {
     }
     const auto* version = value.as_object().if_contains("schema_version");
     if (version == nullptr || !version->is_int64() || version->get_int64() != kSchemaVersion) {
-        throw DataError("malformed results: " + path.string() + ": schema_version " +
-                        (version == nullptr ? std::string("missing") : json_io::serialize(*version)) +
+        const std::string found =
+            version == nullptr ? std::string("missing") : json_io::serialize(*version);
+        throw DataError("malformed results: " + path.string() + ": schema_version " + found +
                         ", but this recprune reads version " + std::to_string(kSchemaVersion) +
                         "; read it with the recprune that wrote it");
     }

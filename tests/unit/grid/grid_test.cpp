@@ -506,3 +506,12 @@ TEST_CASE("grid: axes of more combinations than the cap are refused") {
                                    "16384 combinations, more than 10000; split the grid or list "
                                    "fewer values");
 }
+
+TEST_CASE("grid: a plugin given by path is rejected with the rule") {
+    const auto problems =
+        problems_of(grid_with_models(R"([{"name": "/tmp/librecprune_model_fm.so"}])"));
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == kPrefix + "$.models[0].name: \"/tmp/librecprune_model_fm.so\" is a path; "
+                                   "a grid names plugins by name only, so give the plugin's name "
+                                   "and its folder with --plugin-dir");
+}
