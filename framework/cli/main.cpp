@@ -15,6 +15,7 @@
 #include "report/summary_table.hpp"
 #include "run/environment.hpp"
 #include "run/grid_runner.hpp"
+#include "run/interrupt.hpp"
 #include "scaleout/worker_process.hpp"
 
 #include <boost/program_options.hpp>
@@ -38,6 +39,7 @@ constexpr int kExitData = 3;
 constexpr int kExitPlugin = 4;
 constexpr int kExitInternal = 5;
 constexpr int kExitOutput = 6;
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as shells report it
 
 const char* const kUsage =
     "usage: recprune <command> [options]\n"
@@ -281,8 +283,15 @@ int command_run(const std::vector<std::string>& args) {
                                  common.verbose, vm.count("threads") != 0},
                                 run_options);
 
+    if (!run_options.mpi) run::install_interrupt_handlers();
     run::RunSummary summary = run::run_grid(grid, registry, run_options);
     if (!summary.primary) return kExitOk;  // MPI ranks other than 0 print nothing
+    if (summary.interrupted) {
+        std::cerr << "interrupted: " << summary.rows.size() << " of " << summary.cells
+                  << " cells have rows in " << summary.table_path.string()
+                  << "; rerun the same command to run the rest\n";
+        return kExitInterrupted;
+    }
 
     std::vector<std::string> metrics;
     if (!grid.cells.empty()) metrics = grid.cells.front().metrics;

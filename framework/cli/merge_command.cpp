@@ -10,6 +10,7 @@
 #include "scaleout/executor.hpp"
 #include "scaleout/worker_process.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -132,6 +133,9 @@ int command_merge(const std::vector<std::string>& args) {
 }
 
 int command_cell_worker(const std::vector<std::string>& args) {
+    // Ctrl-C reaches the whole process group. The parent decides: it lets running cells
+    // finish, so a worker must not die with its cell half done.
+    std::signal(SIGINT, SIG_IGN);
     int socket = -1;
     std::string grid_path;
     std::vector<std::string> plugin_dirs;

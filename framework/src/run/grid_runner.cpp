@@ -8,6 +8,7 @@
 #include "plugin/instances.hpp"
 #include "results/result_store.hpp"
 #include "run/environment.hpp"
+#include "run/interrupt.hpp"
 #include "run/resource_check.hpp"
 #include "scaleout/cell_scheduler.hpp"
 #include "scaleout/executor.hpp"
@@ -275,8 +276,33 @@ RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry
     if (mpi != nullptr) {
         scaleout::coordinate_mpi(*mpi, scheduler, record, threads, factory);
     } else {
+        // Known limit: under MPI, mpirun owns the signals, so only this path stops cleanly.
+        std::atomic<bool> slots_done{false};
+        std::thread watcher([&] {
+            while (!slots_done.load()) {
+                if (interrupted()) {
+                    RECPRUNE_WARN("sched", "interrupted: no new cell starts; the {} running "
+                                           "cell(s) finish and the table is written; press "
+                                           "Ctrl-C again to stop at once (finished rows are "
+                                           "kept either way)",
+                                  scheduler.running());
+                    scheduler.stop();
+                    return;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        });
         scaleout::SchedulerQueue queue(scheduler, record);
-        scaleout::run_slots(threads, factory, queue);
+        try {
+            scaleout::run_slots(threads, factory, queue);
+        } catch (...) {
+            slots_done = true;
+            watcher.join();
+            throw;
+        }
+        slots_done = true;
+        watcher.join();
+        summary.interrupted = interrupted();
     }
     progress.close();
 

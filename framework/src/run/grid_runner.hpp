@@ -60,6 +60,8 @@ struct RunSummary {
     std::filesystem::path table_path;
     /// False on MPI ranks other than 0, which write and print nothing.
     bool primary = true;
+    /// True when SIGINT or SIGTERM stopped the start of new cells (run/interrupt.hpp).
+    bool interrupted = false;
 };
 
 /// Loads every dataset of the grid (through the binary cache in `cache_dir` when not empty)

@@ -124,6 +124,11 @@ public:
         return WIFSIGNALED(status_) && WTERMSIG(status_) == SIGKILL;
     }
 
+    /// Sends `signal_number` without waiting.
+    void send(int signal_number) {
+        if (running()) ::kill(pid_, signal_number);
+    }
+
     /// Exit code, or -signal when a signal ended it; call after the process ended.
     int exit_code() const {
         if (WIFEXITED(status_)) return WEXITSTATUS(status_);

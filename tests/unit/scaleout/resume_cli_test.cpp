@@ -109,6 +109,37 @@ TEST_CASE("resume: a run killed in its third cell ends with three rows") {
     CHECK(table.size() == 3);
 }
 
+TEST_CASE("resume: Ctrl-C lets the running cell finish, starts no other and writes the table") {
+    TempFolder scratch;
+    const auto grid = scaleout_grid("four_cells.json");
+    const auto output = scratch.path() / "out";
+    const auto rows_path = output / "results.jsonl";
+    auto arguments = run_arguments(grid, output, {"-j", "1"});
+    for (const auto& argument : plugin_dir_arguments()) arguments.push_back(argument);
+
+    // After two rows the third cell sleeps 3 s in score() (four_cells.json); SIGINT lands then.
+    {
+        ChildProcess child(arguments, scratch.path() / "first");
+        REQUIRE_MESSAGE(wait_for_rows(child, rows_path, 2, std::chrono::seconds(120)),
+                        "the first run did not write two rows: " << child.err());
+        child.send(SIGINT);
+        REQUIRE(child.wait(std::chrono::seconds(60)));
+        // 130 = 128 + SIGINT, the code of an interrupted command.
+        CHECK(child.exit_code() == 130);
+        CHECK(contains(child.err(), "interrupted: 3 of 4 cells have rows in "));
+        CHECK(contains(child.err(), "; rerun the same command to run the rest"));
+    }
+    const auto kept = complete_lines(rows_path);
+    REQUIRE(kept.size() == 3);
+    CHECK(boost::json::parse(kept[2]).at("pruner").at("name") == "fixture_crash");
+    CHECK(boost::json::parse(kept[2]).at("status") == "ok");
+    CHECK(recprune::results::read_rows(output / "results.json").size() == 3);
+
+    const auto resumed = run_command(arguments, scratch.path() / "resumed");
+    REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+    CHECK(contains(resumed.out, "4 rows (1 run, 3 reused, 0 failed)"));
+}
+
 TEST_CASE("resume: random SIGKILLs lose and repeat no row" * doctest::test_suite("kill")) {
     TempFolder scratch;
     const auto grid = scaleout_grid("kill.json");
