@@ -131,7 +131,8 @@ std::vector<float> ByteReader::get_floats() {
     }
     std::vector<float> values(count);
     std::string_view raw = take(count * sizeof(float));
-    std::memcpy(values.data(), raw.data(), raw.size());
+    // memcpy must not get the null data() of an empty vector.
+    if (count > 0) std::memcpy(values.data(), raw.data(), raw.size());
     return values;
 }
 
