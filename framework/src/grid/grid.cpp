@@ -43,9 +43,10 @@ std::string describe(const value& v) { return json_io::serialize(v); }
 // ---- axes ------------------------------------------------------------------------------------
 
 // Known limit: a grid holds every cell in memory (a few KiB each), so grids are capped at
-// kMaxCells cells and kMaxAxisCombinations axis combinations; stream the cells to lift it.
+// kMaxCells cells, and each axis combination is a checked copy of the grid, so they are
+// capped at kMaxAxisCombinations; stream the cells and the combinations to lift it.
 constexpr size_t kMaxCells = 200000;
-constexpr size_t kMaxAxisCombinations = 10000;
+constexpr size_t kMaxAxisCombinations = 1000;
 
 // Splits "models[0].params.hidden" into {"models", 0, "params", "hidden"}; a leading "$." is
 // optional. Returns false on a malformed path.

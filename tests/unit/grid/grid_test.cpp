@@ -493,17 +493,17 @@ TEST_CASE("grid: a grid of more cells than the cap is refused before it is built
 }
 
 TEST_CASE("grid: axes of more combinations than the cap are refused") {
-    // 14 axes of 2 values each: 2^14 = 16,384 combinations, above the cap of 10,000, which the
-    // 14th axis crosses (2^13 = 8,192 before it).
+    // 11 axes of 2 values each: 2^11 = 2,048 combinations, above the cap of 1,000, which the
+    // 10th axis crosses (2^9 = 512 before it, 2^10 = 1,024 with it).
     std::string axes;
-    for (int i = 0; i < 14; ++i) {
+    for (int i = 0; i < 11; ++i) {
         axes += (i == 0 ? "" : ", ") + std::string("\"training.note") + std::to_string(i) +
                 "\": [1, 2]";
     }
     const auto problems = problems_of(grid_with_models(R"(["fm"])", ", \"axes\": {" + axes + "}"));
     REQUIRE_FALSE(problems.empty());
-    CHECK(problems[0] == kPrefix + "$.axes[\"training.note13\"]: the axes up to this one make "
-                                   "16384 combinations, more than 10000; split the grid or list "
+    CHECK(problems[0] == kPrefix + "$.axes[\"training.note9\"]: the axes up to this one make "
+                                   "1024 combinations, more than 1000; split the grid or list "
                                    "fewer values");
 }
 
