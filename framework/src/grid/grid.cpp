@@ -9,6 +9,7 @@
 #include "plugin/parameters.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -59,7 +60,12 @@ bool split_path(const std::string& text, std::vector<std::variant<std::string, s
             if (close == std::string::npos || close == i + 1) return false;
             std::string digits = path.substr(i + 1, close - i - 1);
             if (!std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
-            out.emplace_back(static_cast<size_t>(std::stoul(digits)));
+            // An index too large for size_t is malformed, not an exception.
+            size_t index = 0;
+            const auto [end, error] =
+                std::from_chars(digits.data(), digits.data() + digits.size(), index);
+            if (error != std::errc() || end != digits.data() + digits.size()) return false;
+            out.emplace_back(index);
             i = close + 1;
             if (i < path.size() && path[i] == '.') ++i;
         } else {

@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -57,7 +58,10 @@ uint64_t cgroup_room() {
     std::string limit_text;
     uint64_t current = 0;
     if (!(limit_file >> limit_text) || limit_text == "max" || !(current_file >> current)) return 0;
-    uint64_t limit = std::stoull(limit_text);
+    uint64_t limit = 0;
+    const auto [end, error] =
+        std::from_chars(limit_text.data(), limit_text.data() + limit_text.size(), limit);
+    if (error != std::errc() || limit == 0) return 0;  // unreadable: treat as unlimited
     return limit > current ? limit - current : 1;
 }
 

@@ -515,3 +515,12 @@ TEST_CASE("grid: a plugin given by path is rejected with the rule") {
                                    "a grid names plugins by name only, so give the plugin's name "
                                    "and its folder with --plugin-dir");
 }
+
+TEST_CASE("grid: an axis index too large for any list is a malformed path") {
+    const auto problems = problems_of(grid_with_models(
+        R"(["fm"])", R"(, "axes": {"models[99999999999999999999999].params.embedding_dim": [4]})"));
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == kPrefix +
+                             "$.axes[\"models[99999999999999999999999].params.embedding_dim\"]: "
+                             "malformed path; write it like \"models[0].params.hidden\"");
+}
