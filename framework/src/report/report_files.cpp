@@ -2,9 +2,11 @@
 
 #include "core/errors.hpp"
 #include "core/json_io.hpp"
+#include "core/log.hpp"
 #include "results/result_store.hpp"
 
 #include <map>
+#include <set>
 
 namespace recprune::report {
 namespace {
@@ -19,13 +21,51 @@ std::filesystem::path resolve_input(const std::filesystem::path& input) {
                       "folder of a recprune run");
 }
 
+// Warns when the output folder of `results` lists, in its cells.json, cells that have no row,
+// so that a table from an interrupted or partial run is not taken for the whole grid.
+void warn_when_incomplete(const std::filesystem::path& results,
+                          const std::vector<boost::json::object>& rows) {
+    const std::filesystem::path manifest = results.parent_path() / "cells.json";
+    std::error_code ec;
+    if (!std::filesystem::exists(manifest, ec)) return;
+    boost::json::value value;
+    try {
+        value = json_io::parse_file(manifest);
+    } catch (const std::exception&) {
+        return;  // a broken manifest is for merge to report, because a report reads only rows
+    }
+    const auto* cells = value.is_object() ? value.as_object().if_contains("cells") : nullptr;
+    if (cells == nullptr || !cells->is_array()) return;
+    std::set<std::string> with_row;
+    for (const auto& row : rows) {
+        if (const auto* id = row.if_contains("cell_id"); id != nullptr && id->is_string()) {
+            with_row.insert(std::string(id->as_string()));
+        }
+    }
+    size_t covered = 0;
+    for (const auto& cell : cells->as_array()) {
+        const auto* id = cell.is_object() ? cell.as_object().if_contains("cell_id") : nullptr;
+        if (id != nullptr && id->is_string() && with_row.count(std::string(id->as_string()))) {
+            ++covered;
+        }
+    }
+    if (covered < cells->as_array().size()) {
+        RECPRUNE_WARN("report", "{}: rows for {} of the {} cells its grid lists in {}; the "
+                                "table is incomplete, so rerun the grid to finish it",
+                      results.string(), covered, cells->as_array().size(), manifest.string());
+    }
+}
+
 }  // namespace
 
 std::vector<boost::json::object> read_results(const std::vector<std::filesystem::path>& inputs) {
     std::vector<boost::json::object> rows;
     std::map<std::string, size_t> index_of_cell;
     for (const auto& input : inputs) {
-        for (auto& row : results::read_rows(resolve_input(input))) {
+        const std::filesystem::path path = resolve_input(input);
+        std::vector<boost::json::object> file_rows = results::read_rows(path);
+        warn_when_incomplete(path, file_rows);
+        for (auto& row : file_rows) {
             const auto* id = row.if_contains("cell_id");
             std::string cell_id = id != nullptr && id->is_string() ? std::string(id->as_string())
                                                                    : std::string();

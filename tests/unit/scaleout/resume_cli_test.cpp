@@ -134,6 +134,12 @@ TEST_CASE("resume: Ctrl-C lets the running cell finish, starts no other and writ
     CHECK(boost::json::parse(kept[2]).at("pruner").at("name") == "fixture_crash");
     CHECK(boost::json::parse(kept[2]).at("status") == "ok");
     CHECK(recprune::results::read_rows(output / "results.json").size() == 3);
+    // A report of the partial folder says that the table is incomplete.
+    const auto report = run_command(
+        {recprune_binary().string(), "report", output.string(), "--no-files"},
+        scratch.path() / "report");
+    CHECK(report.exit_code == 0);
+    CHECK(contains(report.err, "rows for 3 of the 4 cells its grid lists in "));
 
     const auto resumed = run_command(arguments, scratch.path() / "resumed");
     REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
