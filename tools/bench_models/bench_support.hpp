@@ -1,5 +1,5 @@
-// What the model benchmarks share: the benchmark shape, synthetic batches, loading a model
-// plugin through the C ABI without the host's registry, and timing with medians.
+// Shared parts of the model benchmarks: the benchmark shape, synthetic batches, loading a
+// model plugin through the C ABI without the host's registry, and timing with medians.
 #pragma once
 
 #include "recprune/abi.h"

@@ -216,7 +216,7 @@ double derive_labels(const RawTable& table, const std::string& task, const DataS
         }
         // Labels train as float, so a value beyond float's range would become infinity.
         if (!(std::fabs(labels.numeric[row]) <= std::numeric_limits<float>::max())) {
-            throw DataError("malformed data: label column \"" + labels.name + "\" holds " +
+            throw DataError("malformed data: label column \"" + labels.name + "\" contains " +
                             json_io::serialize(boost::json::value(labels.numeric[row])) +
                             " at row " + std::to_string(row) +
                             ", beyond the range of a float label; fix the value");

@@ -43,9 +43,9 @@ std::string describe(const value& v) { return json_io::serialize(v); }
 
 // ---- axes ------------------------------------------------------------------------------------
 
-// Known limit: a grid holds every cell in memory (a few KiB each), so grids are capped at
-// kMaxCells cells, and each axis combination is a checked copy of the grid, so they are
-// capped at kMaxAxisCombinations; stream the cells and the combinations to lift it.
+// Known limit: a grid keeps every cell in memory (a few KiB each), so grids are capped at
+// kMaxCells cells. Each axis combination is a checked copy of the grid, so they are capped at
+// kMaxAxisCombinations. Streaming the cells and the combinations would lift both caps.
 constexpr size_t kMaxCells = 200000;
 constexpr size_t kMaxAxisCombinations = 1000;
 

@@ -1,5 +1,5 @@
-// Ctrl-C (SIGINT) and SIGTERM during a run: the first one stops the start of new cells, lets
-// the running cells finish and write their rows, and writes the table; a second one ends the
+// Ctrl-C (SIGINT) and SIGTERM during a run. The first one stops the start of new cells, lets
+// the running cells finish and write their rows, and writes the table. A second one ends the
 // process at once. Finished rows are on disk either way, so a rerun resumes.
 #pragma once
 

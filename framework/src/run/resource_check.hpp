@@ -11,7 +11,7 @@
 
 namespace recprune::run {
 
-/// What a run is estimated to need, with the terms that make up each number for the message.
+/// The estimated needs of a run, with the terms of each number for the message.
 struct ResourceEstimate {
     uint64_t memory_bytes = 0;
     uint64_t disk_bytes = 0;
@@ -19,7 +19,7 @@ struct ResourceEstimate {
     std::string disk_detail;
 };
 
-/// What the machine offers. Zero means unknown, and an unknown resource is not checked.
+/// The resources of the machine. Zero means unknown, and an unknown resource is not checked.
 struct AvailableResources {
     uint64_t memory_bytes = 0;
     uint64_t disk_bytes = 0;
@@ -37,7 +37,7 @@ ResourceEstimate estimate_resources(const grid::Grid& grid,
                                     size_t cells_to_run);
 
 /// Reads MemAvailable from /proc/meminfo, lowered to the room left under the cgroup v2 limit
-/// when one is set, and the free space of the file system that holds `output` (or its nearest
+/// when one is set, and the free space of the file system that contains `output` (or its nearest
 /// existing parent folder).
 AvailableResources available_resources(const std::filesystem::path& output);
 
@@ -46,7 +46,7 @@ AvailableResources available_resources(const std::filesystem::path& output);
 void check_resources(const ResourceEstimate& estimate, const AvailableResources& available,
                      const std::string& grid_source);
 
-/// Copies of a model's parameters a running cell holds at its peak: weights, grads, two Adam
+/// Copies of a model's parameters a running cell keeps at its peak: weights, grads, two Adam
 /// moments, the best-epoch snapshot, the initial weights, the dense twin's weights and grads.
 inline constexpr uint64_t kCopiesPerRunningCell = 8;
 /// Bytes a finished cell adds to the output folder: its line in results.jsonl (about 4 KiB for

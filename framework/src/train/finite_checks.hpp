@@ -14,8 +14,8 @@
 
 namespace recprune::train {
 
-/// Where training stands when a check runs: epochs finished or running (1-based) and optimizer
-/// steps taken.
+/// The point of training at which a check runs: epochs finished or running (1-based) and
+/// optimizer steps taken.
 struct TrainingPosition {
     int epoch = 0;
     uint64_t step = 0;
@@ -35,8 +35,8 @@ void check_grads_finite(std::span<const recprune_tensor_t> tensors,
 void check_predictions_finite(std::span<const float> predictions, const std::string& part_name,
                               const TrainingPosition& position);
 
-/// Checks one metric result: a value that is set but not finite, or a status that says the
-/// computation produced NaN ("undefined_nan") or infinity ("infinite"), stops the cell.
+/// Checks one metric result. A value that is set but not finite stops the cell, and so does
+/// the status of a computation that produced NaN ("undefined_nan") or infinity ("infinite").
 void check_metric_finite(const std::string& metric, const metrics::MetricValue& value,
                          const std::string& part_name, const TrainingPosition& position);
 

@@ -473,7 +473,7 @@ TEST_CASE("grid: an axis path that leads nowhere is reported") {
                          "values, found 0.1; wrap a single value in [ ]");
 }
 
-TEST_CASE("grid: a grid of more cells than the cap is refused before it is built") {
+TEST_CASE("grid: too many cells are rejected") {
     // 500 seeds x (1 dense + 1 pruner x 1 schedule x 500 sparsities) = 250,500 cells, above the
     // cap of 200,000.
     std::string seeds;
@@ -492,7 +492,7 @@ TEST_CASE("grid: a grid of more cells than the cap is refused before it is built
                                    "into several grids");
 }
 
-TEST_CASE("grid: axes of more combinations than the cap are refused") {
+TEST_CASE("grid: too many axis combinations are rejected") {
     // 11 axes of 2 values each: 2^11 = 2,048 combinations, above the cap of 1,000, which the
     // 10th axis crosses (2^9 = 512 before it, 2^10 = 1,024 with it).
     std::string axes;

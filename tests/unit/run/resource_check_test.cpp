@@ -76,7 +76,7 @@ TEST_CASE("resource check: a grid over the available memory is refused with the 
         ConfigError);
 }
 
-TEST_CASE("resource check: a grid over the free disk space is refused with the estimate") {
+TEST_CASE("resource check: too little disk is rejected") {
     ResourceEstimate estimate;
     estimate.memory_bytes = 1024;
     estimate.disk_bytes = 5 * 1024 * 1024;

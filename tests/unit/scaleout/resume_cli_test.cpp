@@ -109,7 +109,7 @@ TEST_CASE("resume: a run killed in its third cell ends with three rows") {
     CHECK(table.size() == 3);
 }
 
-TEST_CASE("resume: Ctrl-C lets the running cell finish, starts no other and writes the table") {
+TEST_CASE("resume: Ctrl-C finishes the running cell") {
     TempFolder scratch;
     const auto grid = scaleout_grid("four_cells.json");
     const auto output = scratch.path() / "out";
@@ -134,7 +134,7 @@ TEST_CASE("resume: Ctrl-C lets the running cell finish, starts no other and writ
     CHECK(boost::json::parse(kept[2]).at("pruner").at("name") == "fixture_crash");
     CHECK(boost::json::parse(kept[2]).at("status") == "ok");
     CHECK(recprune::results::read_rows(output / "results.json").size() == 3);
-    // A report of the partial folder says that the table is incomplete.
+    // A report of the partial folder warns that the table is incomplete.
     const auto report = run_command(
         {recprune_binary().string(), "report", output.string(), "--no-files"},
         scratch.path() / "report");

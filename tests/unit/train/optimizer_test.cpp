@@ -116,7 +116,7 @@ TEST_CASE("optimizer: embedding rows a batch did not touch keep their weights") 
 TEST_CASE("optimizer: masked weights and their state stay exactly zero through 100 steps") {
     // DeepFM on random batches, half of every tensor's weights pruned at random. After every
     // step each pruned weight must be +0.0 exactly; the unpruned ones must move, so the test
-    // sees real grads flowing. Run for each optimizer, with weight decay, which would pull a
+    // checks that real grads flow. Run for each optimizer, with weight decay, which would pull a
     // weight away from 0 only through its state.
     using namespace recprune::test;
     const std::vector<TestField> fields = {

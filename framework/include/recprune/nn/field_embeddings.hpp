@@ -145,7 +145,7 @@ private:
     /// Splits the bags into contiguous groups, one per OpenMP thread, and runs
     /// `work(first, last)` for each. Each group walks the batch row by row, so it reads the
     /// block [rows, width] in order and the lookups of its fields overlap in memory; each bag
-    /// still sees its rows in order, so results do not depend on the grouping.
+    /// still reads its rows in order, so results do not depend on the grouping.
     template <typename Work>
     void for_bag_groups(const recprune_batch_t& batch, Work&& work) const {
         const int64_t bag_count = static_cast<int64_t>(bags_.size());
