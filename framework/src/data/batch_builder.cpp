@@ -37,6 +37,17 @@ void BatchBuilder::set_row_remap(std::vector<std::vector<uint32_t>> remap) {
     remap_ = std::move(remap);
 }
 
+uint32_t remapped_id(const std::vector<uint32_t>& remap, uint32_t id, uint32_t field,
+                     const char* owner) {
+    if (remap.empty()) return id;
+    if (id >= remap.size()) {
+        throw std::out_of_range(std::string(owner) + ": field " + std::to_string(field) +
+                                " id " + std::to_string(id) + " is past its row map of " +
+                                std::to_string(remap.size()) + " entries");
+    }
+    return remap[id];
+}
+
 const recprune_batch_t& BatchBuilder::build(std::span<const uint64_t> rows) {
     for (uint64_t row : rows) {
         if (row >= part_.row_count) {
@@ -52,15 +63,7 @@ const recprune_batch_t& BatchBuilder::build(std::span<const uint64_t> rows) {
         const std::vector<uint32_t>& remap = remap_[field];
         std::vector<uint32_t>& ids = ids_[field];
         ids.clear();
-        auto mapped = [&](uint32_t id) {
-            if (remap.empty()) return id;
-            if (id >= remap.size()) {
-                throw std::out_of_range("batch builder: field " + std::to_string(field) + " id " +
-                                        std::to_string(id) + " is past its row map of " +
-                                        std::to_string(remap.size()) + " entries");
-            }
-            return remap[id];
-        };
+        auto mapped = [&](uint32_t id) { return remapped_id(remap, id, field, "batch builder"); };
         if (source_offsets.empty()) {
             ids.resize(rows.size());
             for (size_t position = 0; position < rows.size(); ++position) {

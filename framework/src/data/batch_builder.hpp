@@ -11,6 +11,11 @@
 
 namespace recprune::data {
 
+/// Returns the embedding row of vocabulary index `id` of field `field` under `remap` (empty:
+/// unchanged). Throws std::out_of_range, naming `owner`, for an id past the map.
+uint32_t remapped_id(const std::vector<uint32_t>& remap, uint32_t id, uint32_t field,
+                     const char* owner);
+
 /// Gathers chosen rows of a Part into buffers it owns and returns the C batch view over them.
 /// Not thread-safe; use one per thread. The part must outlive the builder.
 class BatchBuilder {

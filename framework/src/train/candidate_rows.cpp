@@ -1,5 +1,6 @@
 #include "train/candidate_rows.hpp"
 
+#include "data/batch_builder.hpp"
 #include "train/interactions.hpp"
 #include "train/shuffle.hpp"
 
@@ -202,14 +203,7 @@ const recprune_batch_t& CandidateBatchBuilder::build(std::span<const uint32_t> u
         const FieldSide side = rows_.field_side(field);
         const std::vector<uint32_t>& remap = remap_[field];
         auto mapped = [&](uint32_t id) {
-            if (remap.empty()) return id;
-            if (id >= remap.size()) {
-                throw std::out_of_range("candidate batch builder: field " +
-                                        std::to_string(field) + " id " + std::to_string(id) +
-                                        " is past its row map of " +
-                                        std::to_string(remap.size()) + " entries");
-            }
-            return remap[id];
+            return data::remapped_id(remap, id, field, "candidate batch builder");
         };
         std::vector<uint32_t>& ids = ids_[field];
         ids.clear();
