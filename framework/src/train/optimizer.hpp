@@ -17,6 +17,9 @@ class MaskSet;
 
 namespace recprune::train {
 
+/// The update rule, resolved once from the settings: plain SGD keeps no state.
+enum class OptimizerRule { Sgd, Momentum, Adagrad, Adam };
+
 class Optimizer {
 public:
     Optimizer(const grid::TrainingSettings& settings, std::span<const recprune_tensor_t> tensors);
@@ -35,16 +38,11 @@ public:
     void apply_masks(const prune::MaskSet& masks);
 
 private:
-    // Updates elements [begin, end) of tensor `t`, then zeroes the pruned ones.
-    void update_range(uint32_t t, const recprune_tensor_t& tensor, uint64_t begin, uint64_t end,
-                      const uint8_t* mask);
-
     grid::TrainingSettings settings_;
+    OptimizerRule rule_;
     std::vector<std::vector<float>> first_moment_;   // Adam m, SGD velocity, Adagrad sum of g^2
     std::vector<std::vector<float>> second_moment_;  // Adam v
     uint64_t step_count_ = 0;
-    double bias_correction1_ = 1.0;
-    double bias_correction2_ = 1.0;
 };
 
 }  // namespace recprune::train

@@ -60,16 +60,8 @@ public:
     void forward(const recprune_batch_t& batch, float* out, size_t stride = 0) const {
         const size_t row_stride = stride == 0 ? width_ : stride;
         for_bag_groups(batch, [&](size_t first, size_t last) {
-            for (uint64_t row = 0; row < batch.row_count; ++row) {
-                if (row + kPrefetchRows < batch.row_count) {
-                    for (size_t i = first; i < last; ++i) {
-                        bags_[i].prefetch(batch, row + kPrefetchRows, false, false);
-                    }
-                }
-                float* out_row = out + row * row_stride;
-                for (size_t i = first; i < last; ++i) {
-                    bags_[i].forward_row(batch, row, out_row + offsets_[i]);
-                }
+            for (size_t i = first; i < last; ++i) {
+                bags_[i].forward(batch, out + offsets_[i], row_stride);
             }
         });
     }
@@ -96,26 +88,12 @@ public:
     /// bags must then be as wide as `shared`).
     void backward(const recprune_batch_t& batch, const BagGradient& gradient) {
         for_bag_groups(batch, [&](size_t first, size_t last) {
-            std::vector<BagGradient> own(last - first, gradient);
             for (size_t i = first; i < last; ++i) {
-                if (gradient.dout != nullptr) own[i - first].dout = gradient.dout + offsets_[i];
-                if (gradient.pooled != nullptr) {
-                    own[i - first].pooled = gradient.pooled + offsets_[i];
-                }
-                bags_[i].begin_backward();
+                BagGradient own = gradient;
+                if (gradient.dout != nullptr) own.dout = gradient.dout + offsets_[i];
+                if (gradient.pooled != nullptr) own.pooled = gradient.pooled + offsets_[i];
+                bags_[i].backward(batch, own);
             }
-            const bool reads_values = gradient.reads_values();
-            for (uint64_t row = 0; row < batch.row_count; ++row) {
-                if (row + kPrefetchRows < batch.row_count) {
-                    for (size_t i = first; i < last; ++i) {
-                        bags_[i].prefetch(batch, row + kPrefetchRows, true, reads_values);
-                    }
-                }
-                for (size_t i = first; i < last; ++i) {
-                    bags_[i].backward_row(batch, row, own[i - first]);
-                }
-            }
-            for (size_t i = first; i < last; ++i) bags_[i].end_backward();
         });
     }
 
@@ -139,13 +117,12 @@ public:
     }
 
 private:
-    /// Samples between a lookup and the prefetch of its rows.
-    static constexpr uint64_t kPrefetchRows = 16;
-
     /// Splits the bags into contiguous groups, one per OpenMP thread, and runs
-    /// `work(first, last)` for each. Each group walks the batch row by row, so it reads the
-    /// block [rows, width] in order and the lookups of its fields overlap in memory; each bag
-    /// still reads its rows in order, so results do not depend on the grouping.
+    /// `work(first, last)` for each. A group takes its bags one after another, each over the
+    /// whole batch: one table and its grad (640 KB at 10,000 x 16) then stay in the L2 cache
+    /// for the batch, which measured faster than walking all of a group's fields row by row,
+    /// where every sample touches every table. Each bag reads its rows in order, so results
+    /// do not depend on the grouping.
     template <typename Work>
     void for_bag_groups(const recprune_batch_t& batch, Work&& work) const {
         const int64_t bag_count = static_cast<int64_t>(bags_.size());
