@@ -161,19 +161,25 @@ public:
     /// Writes the pooled embedding of each sample to out[row * out_stride + d], d < dim().
     /// Throws InvalidArgument when an id is outside the table.
     void forward(const recprune_batch_t& batch, float* out, size_t out_stride) const {
+        forward_rows(batch, 0, batch.row_count, out, out_stride);
+    }
+
+    /// forward() for the samples [first, last) only; `out` still points at sample 0.
+    void forward_rows(const recprune_batch_t& batch, uint64_t first, uint64_t last, float* out,
+                      size_t out_stride) const {
         if (single_valued(batch)) {
-            check_ids(batch);
+            check_ids(batch, first, last);
             switch (dim_) {
-                case 1: gather_rows<1>(batch, out, out_stride); return;
-                case 2: gather_rows<2>(batch, out, out_stride); return;
-                case 4: gather_rows<4>(batch, out, out_stride); return;
-                case 8: gather_rows<8>(batch, out, out_stride); return;
-                case 16: gather_rows<16>(batch, out, out_stride); return;
-                default: gather_rows<0>(batch, out, out_stride); return;
+                case 1: gather_rows<1>(batch, first, last, out, out_stride); return;
+                case 2: gather_rows<2>(batch, first, last, out, out_stride); return;
+                case 4: gather_rows<4>(batch, first, last, out, out_stride); return;
+                case 8: gather_rows<8>(batch, first, last, out, out_stride); return;
+                case 16: gather_rows<16>(batch, first, last, out, out_stride); return;
+                default: gather_rows<0>(batch, first, last, out, out_stride); return;
             }
         }
-        for (uint64_t row = 0; row < batch.row_count; ++row) {
-            if (row + kPrefetchDistance < batch.row_count) {
+        for (uint64_t row = first; row < last; ++row) {
+            if (row + kPrefetchDistance < last) {
                 prefetch(batch, row + kPrefetchDistance, false, false);
             }
             forward_row(batch, row, out + row * out_stride);
@@ -303,19 +309,19 @@ private:
     /// their grad, so a gather from them does not prefetch.
     static constexpr size_t kPrefetchTableBytes = size_t{1} << 20;
 
-    /// Copies the table row of each sample of a single-valued field to out[row * out_stride];
-    /// the ids are checked beforehand. `width` is dim() when it is a common width, so each copy
+    /// Copies the table row of each sample in [first, last) of a single-valued field to
+    /// out[row * out_stride]; the ids are checked beforehand. `width` is dim() when it is a common width, so each copy
     /// is a fixed number of moves, or 0 for any other width.
     template <uint32_t width>
-    void gather_rows(const recprune_batch_t& batch, float* out, size_t out_stride) const {
+    void gather_rows(const recprune_batch_t& batch, uint64_t first, uint64_t last, float* out,
+                     size_t out_stride) const {
         const uint32_t* ids = batch.ids[field_];
         const float* table = table_->data();
-        const uint64_t rows = batch.row_count;
         const uint32_t dim = width == 0 ? dim_ : width;
         // Tables larger than the cache otherwise stall on each lookup.
         const bool ahead = size_t{rows_} * dim * sizeof(float) > kPrefetchTableBytes;
-        for (uint64_t row = 0; row < rows; ++row) {
-            if (ahead && row + kPrefetchDistance < rows) {
+        for (uint64_t row = first; row < last; ++row) {
+            if (ahead && row + kPrefetchDistance < last) {
                 __builtin_prefetch(table + size_t{ids[row + kPrefetchDistance]} * dim);
             }
             const float* from = table + size_t{ids[row]} * dim;
@@ -328,13 +334,14 @@ private:
         }
     }
 
-    /// Throws InvalidArgument for the first id of a single-valued field outside the table.
-    void check_ids(const recprune_batch_t& batch) const {
+    /// Throws InvalidArgument for the first id of a single-valued field outside the table
+    /// among the samples [first, last).
+    void check_ids(const recprune_batch_t& batch, uint64_t first, uint64_t last) const {
         const uint32_t* ids = batch.ids[field_];
         uint32_t largest = 0;
-        for (uint64_t row = 0; row < batch.row_count; ++row) largest = std::max(largest, ids[row]);
+        for (uint64_t row = first; row < last; ++row) largest = std::max(largest, ids[row]);
         if (largest < rows_) return;
-        for (uint64_t row = 0; row < batch.row_count; ++row) checked_id(batch, row, row);
+        for (uint64_t row = first; row < last; ++row) checked_id(batch, row, row);
     }
 
     void accumulate(uint32_t id, const float* value) {
