@@ -21,6 +21,9 @@ RESULTS):
 - pareto: one panel per dataset and model, with the quality metric against a cost of the pruned
   model (--cost). Each pruner and target sparsity is one point (mean over seeds), the dense
   model is a star, and the Pareto front over all points is a dotted step line.
+- steps (only when some run pruned in two or more steps): one panel per dataset and model with
+  the validation value after each step of each run, so an iterative schedule's path to its
+  stopping point can be read.
 
 Rows whose cell failed are left out and counted in the legend. Values the metric could not
 define, such as AUC on a part with one class, are left out and counted the same way.
@@ -396,6 +399,66 @@ def plot_pareto(plt, results, metric, split, cost):
     return figure
 
 
+def step_points(row):
+    """Return the (achieved sparsity, validation value, met the stop rule) of each prune step."""
+    steps = find_path(row, "schedule_log.steps") or []
+    points = []
+    for step in steps:
+        sparsity, value = step.get("achieved_sparsity"), step.get("validation")
+        if isinstance(sparsity, (int, float)) and isinstance(value, (int, float)):
+            points.append((sparsity, value, step.get("met_stop_rule", True)))
+    return points
+
+
+def plot_steps(plt, results, metric):
+    """Draw the validation metric after each step of iterative schedules, one line per seed.
+
+    Returns None when no row has two or more steps. Steps that broke the stop rule are crosses;
+    a ring marks where each run stopped (the last step that met the rule).
+    """
+    facets = [facet for facet in results.facets
+              if any(len(step_points(row)) >= 2 for row in results.pruned_in(facet))]
+    if not facets:
+        return None
+    figure, axes = plt.subplots(len(facets), 1, squeeze=False, figsize=(6.4, 3.9 * len(facets)))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for facet_index, facet in enumerate(facets):
+        axis = axes[facet_index][0]
+        for pruner_index, pruner in enumerate(results.pruners):
+            color = colors[pruner_index % len(colors)]
+            labelled = False
+            for row in results.pruned(facet, pruner):
+                points = step_points(row)
+                if not points:
+                    continue
+                xs = [x for x, _, _ in points]
+                ys = [y for _, y, _ in points]
+                axis.plot(xs, ys, color=color, linewidth=1.0, alpha=0.8,
+                          label=None if labelled else pruner)
+                labelled = True
+                for x, y, met in points:
+                    axis.plot(x, y, marker="o" if met else "x", markersize=4, color=color)
+                met_points = [(x, y) for x, y, met in points if met]
+                if met_points:
+                    axis.plot(met_points[-1][0], met_points[-1][1], marker="o", markersize=10,
+                              markerfacecolor="none", color=color)
+        dense_values = [v for v in (metric_value(row, metric, "validation")
+                                    for row in results.dense(facet) if not is_failed(row))
+                        if v is not None]
+        if dense_values:
+            axis.axhline(sum(dense_values) / len(dense_values), color="0.3", linestyle="--",
+                         linewidth=1.0, label="dense")
+        axis.set_xlabel("achieved sparsity after the step")
+        axis.set_ylabel("validation value the stop rule reads")
+        axis.set_title(facet_title(facet), fontsize=10)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle("iterative schedules: one line per seed; x = step broke the stop rule,\n"
+                    "ring = where the run stopped", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(
         description="Plot metric-versus-sparsity curves and a quality-versus-cost Pareto view "
@@ -451,6 +514,9 @@ def main(argv):
                               arguments.xscale),
         "pareto": plot_pareto(plt, results, metrics[0], arguments.split, arguments.cost),
     }
+    steps = plot_steps(plt, results, metrics[0])
+    if steps is not None:
+        figures["steps"] = steps
     for name, figure in figures.items():
         for extension in ("png", "pdf"):
             path = os.path.join(output, "%s.%s" % (name, extension))

@@ -7,8 +7,10 @@ how many informative fields were kept, how many redundant fields (exact and nois
 pure-noise or rare fields were dropped, and precision = informative kept / all feature fields kept
 (user and item count as informative, because the labels are generated from user-item affinity).
 
-Usage: /usr/bin/python3 tools/score_feature_selection.py RESULTS.json [--markdown]
-Standard library only.
+Usage: /usr/bin/python3 tools/score_feature_selection.py RESULTS.json [--plot FILE.png]
+The table needs the standard library only. --plot also draws the informative fields kept and
+the precision of each pruner as bars (mean over seeds, error bars of one sample standard
+deviation) into FILE.png, with Debian's python3-matplotlib.
 """
 import json
 import statistics
@@ -41,10 +43,49 @@ def label(row):
     return " ".join([row["pruner"]["name"]] + extra)
 
 
+def plot(scores, totals, path):
+    """Draw bars of informative fields kept and of precision per pruner into `path`."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("cannot import matplotlib: run with /usr/bin/python3 after "
+                         "apt-get install python3-matplotlib, or leave out --plot")
+    keys = sorted(scores, key=lambda key: -statistics.mean(scores[key]["precision"]))
+    names = [f"{name}\n(sparsity {sparsity:.2f})" for name, sparsity in keys]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(keys) + 1.8))
+    panels = [("informative kept", f"informative fields kept (of {totals['informative']})"),
+              ("precision", "precision: informative kept / fields kept")]
+    for axis, (column, title) in zip(axes, panels):
+        means = [statistics.mean(scores[key][column]) for key in keys]
+        spreads = [statistics.stdev(scores[key][column]) if len(scores[key][column]) > 1
+                   else 0.0 for key in keys]
+        axis.barh(range(len(keys)), means, xerr=spreads, color="tab:blue", alpha=0.8)
+        axis.set_yticks(range(len(keys)))
+        axis.set_yticklabels(names, fontsize=8)
+        axis.invert_yaxis()
+        axis.set_title(title, fontsize=10)
+        axis.grid(True, axis="x", alpha=0.3)
+    figure.suptitle("feature pruners on the synthetic dataset (mean over seeds, bars: 1 sample "
+                    "std)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=150)
+    print(f"plot: {path}", file=sys.stderr)
+
+
 def main():
-    if len(sys.argv) < 2:
+    arguments = sys.argv[1:]
+    plot_path = None
+    if "--plot" in arguments:
+        index = arguments.index("--plot")
+        if index + 1 >= len(arguments):
+            raise SystemExit("--plot needs a file name, such as --plot recovery.png")
+        plot_path = arguments[index + 1]
+        del arguments[index:index + 2]
+    if len(arguments) != 1:
         raise SystemExit(__doc__)
-    with open(sys.argv[1], encoding="utf-8") as handle:
+    with open(arguments[0], encoding="utf-8") as handle:
         rows = json.load(handle)["rows"]
     kinds = classify(truth_of(rows))
     totals = defaultdict(int)
@@ -82,6 +123,8 @@ def main():
             cells.append(f"{mean:.3f} ± {spread:.3f}")
         print(f"| {name} | {sparsity:.3f} | {len(values['precision'])} | " + " | ".join(cells)
               + " |")
+    if plot_path is not None:
+        plot(scores, totals, plot_path)
 
 
 if __name__ == "__main__":
