@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -101,7 +102,7 @@ boost::json::object describe_environment(const plugin::PluginRegistry& registry,
         {"plugins", plugins}};
 }
 
-void log_run_header(const boost::json::object& env) {
+void log_run_header(const boost::json::object& env, const std::set<std::string>& used) {
     auto text = [&](const char* key) { return json_io::serialize(env.at(key)); };
     RECPRUNE_INFO("results", "recprune {} (commit {}), ABI {}, {} build, {}",
                   text("recprune_version"), text("git_commit"), text("abi"), text("build_type"),
@@ -110,11 +111,26 @@ void log_run_header(const boost::json::object& env) {
                   text("onednn_isa"), text("onetbb_version"), text("cpu"));
     RECPRUNE_INFO("results", "{} cells at once, {} oneDNN thread(s) per cell",
                   text("threads"), text("cell_threads"));
+    // Every plugin found goes into the environment record; the log names only the ones this
+    // run uses, so the header stays short however many plugins are installed.
+    size_t others = 0;
     for (const auto& plugin : env.at("plugins").as_array()) {
         const auto& p = plugin.as_object();
+        const std::string key = std::string(p.at("kind").as_string()) + "/" +
+                                std::string(p.at("name").as_string());
+        if (used.count(key) == 0) {
+            ++others;
+            RECPRUNE_DEBUG("loader", "{} {} {} from {} (not used by this grid)",
+                           json_io::serialize(p.at("kind")), json_io::serialize(p.at("name")),
+                           json_io::serialize(p.at("version")), json_io::serialize(p.at("file")));
+            continue;
+        }
         RECPRUNE_INFO("loader", "{} {} {} from {}", json_io::serialize(p.at("kind")),
                       json_io::serialize(p.at("name")), json_io::serialize(p.at("version")),
                       json_io::serialize(p.at("file")));
+    }
+    if (others > 0) {
+        RECPRUNE_INFO("loader", "{} other plugin(s) found and not used; -v lists them", others);
     }
 }
 

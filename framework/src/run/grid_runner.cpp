@@ -21,6 +21,8 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 #include <sched.h>
@@ -200,7 +202,15 @@ RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry
         {"ranks", mpi != nullptr ? mpi->size() : 1},
         {"isolate", options.isolate},
         {"shard", options.shard.text()}};
-    log_run_header(environment);
+    std::set<std::string> used_plugins;
+    for (const grid::DatasetEntry& dataset : grid.datasets) {
+        used_plugins.insert("dataset/" + dataset.plugin.name);
+    }
+    for (const grid::Cell& cell : grid.cells) {
+        used_plugins.insert("model/" + cell.model.name);
+        if (cell.pruner) used_plugins.insert("pruner/" + cell.pruner->name);
+    }
+    log_run_header(environment, used_plugins);
     store.write_manifest(make_manifest(grid, datasets, options.shard));
 
     // 3. The jobs of this run.
