@@ -93,6 +93,27 @@ std::vector<KeyValue> read_key_column(const std::vector<const boost::json::objec
     std::vector<const boost::json::value*> values;
     values.reserve(rows.size());
     for (const auto* row : rows) values.push_back(find_path(*row, path));
+
+    // A dataset key is the plugin with its parameters and the row's data settings (task,
+    // split, threshold, top-K protocol): two grid entries that prepare one dataset differently
+    // are two groups. The settings join the parameters as "data.<key>", so a label names the
+    // ones that vary, as in movietweetings(data.protocol=full_ranking).
+    std::vector<boost::json::value> with_data;
+    if (path == "dataset") {
+        with_data.reserve(rows.size());
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const boost::json::value* data = rows[i]->if_contains("data");
+            if (!is_plugin_object(values[i]) || data == nullptr || !data->is_object()) continue;
+            boost::json::object plugin = values[i]->as_object();
+            boost::json::object params = parameters_of(plugin);
+            for (const auto& [key, setting] : data->as_object()) {
+                params["data." + std::string(key)] = setting;
+            }
+            plugin["params"] = std::move(params);
+            with_data.emplace_back(std::move(plugin));
+            values[i] = &with_data.back();
+        }
+    }
     auto varying = varying_parameters(values);
 
     std::vector<KeyValue> keys;

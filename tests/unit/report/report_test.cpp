@@ -260,6 +260,39 @@ TEST_CASE("report: pruner variants with other parameters stay apart") {
     CHECK(report.groups[1].labels[0] == "magnitude(granularity=neuron)");
 }
 
+TEST_CASE("report: data settings of a dataset stay apart") {
+    // One dataset entered twice with two top-K protocols: the default grouping must not
+    // average the two, and the labels name the setting that differs.
+    std::vector<boost::json::object> rows = {make_row(pruned("magnitude", 0.5, 1, 0.7)),
+                                             make_row(pruned("magnitude", 0.5, 1, 0.6))};
+    rows[0]["data"] = {{"task", "topk"}, {"protocol", "leave_one_out"}};
+    rows[1]["data"] = {{"task", "topk"}, {"protocol", "full_ranking"}};
+    ReportOptions options = by_pruner_and_sparsity();
+    options.group_by = {"dataset", "pruner", "sparsity"};
+
+    Report report = build_report(rows, options);
+
+    REQUIRE(report.groups.size() == 2);
+    CHECK(report.groups[0].labels[0] == "movietweetings(data.protocol=leave_one_out)");
+    CHECK(report.groups[1].labels[0] == "movietweetings(data.protocol=full_ranking)");
+    CHECK(report.groups[0].values[0].mean == doctest::Approx(0.7));
+    CHECK(report.groups[1].values[0].mean == doctest::Approx(0.6));
+}
+
+TEST_CASE("report: equal data settings share a group") {
+    std::vector<boost::json::object> rows = {make_row(pruned("magnitude", 0.5, 1, 0.7)),
+                                             make_row(pruned("magnitude", 0.5, 2, 0.6))};
+    for (auto& row : rows) row["data"] = {{"task", "ctr"}, {"min_count", 1}};
+    ReportOptions options = by_pruner_and_sparsity();
+    options.group_by = {"dataset", "pruner", "sparsity"};
+
+    Report report = build_report(rows, options);
+
+    REQUIRE(report.groups.size() == 1);
+    CHECK(report.groups[0].labels[0] == "movietweetings");
+    CHECK(report.groups[0].values[0].count == 2);
+}
+
 TEST_CASE("report: groups by a dotted path") {
     RowSpec neuron = pruned("magnitude", 0.5, 1, 0.6);
     neuron.pruner_params = {{"granularity", "neuron"}};
