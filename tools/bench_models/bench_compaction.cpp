@@ -20,40 +20,21 @@ namespace {
 
 using namespace bench;
 
-struct Options {
-    std::string precision = "f32";
+struct Options : CommonOptions {
     std::vector<double> fractions = {0.5, 0.75, 0.9};
-    int threads = 1;
-    int steps = 10;
-    int repeats = 5;
-    int warmup = 3;
 };
 
 Options parse(int argc, char** argv) {
     Options options;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string key = argv[i];
-        const std::string value = argv[i + 1];
-        if (key == "--precision") {
-            options.precision = value;
-        } else if (key == "--fractions") {
-            options.fractions.clear();
-            std::stringstream list(value);
-            for (std::string item; std::getline(list, item, ',');) {
-                options.fractions.push_back(std::stod(item));
-            }
-        } else if (key == "--threads") {
-            options.threads = std::stoi(value);
-        } else if (key == "--steps") {
-            options.steps = std::stoi(value);
-        } else if (key == "--repeats") {
-            options.repeats = std::stoi(value);
-        } else if (key == "--warmup") {
-            options.warmup = std::stoi(value);
-        } else {
-            throw std::invalid_argument("unknown option " + key + "; see the file header");
+    parse_options(argc, argv, options, [&](const std::string& key, const std::string& value) {
+        if (key != "--fractions") return false;
+        options.fractions.clear();
+        std::stringstream list(value);
+        for (std::string item; std::getline(list, item, ',');) {
+            options.fractions.push_back(std::stod(item));
         }
-    }
+        return true;
+    });
     return options;
 }
 

@@ -38,28 +38,17 @@ using namespace bench;
 
 constexpr float kLearningRate = 0.01f;
 
-struct Options {
+struct Options : CommonOptions {
     std::string mode = "recprune";
-    std::string precision = "f32";
-    int threads = 1;
-    int steps = 10;
-    int repeats = 5;
-    int warmup = 3;
 };
 
 Options parse(int argc, char** argv) {
     Options options;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string key = argv[i];
-        const std::string value = argv[i + 1];
-        if (key == "--mode") options.mode = value;
-        else if (key == "--precision") options.precision = value;
-        else if (key == "--threads") options.threads = std::stoi(value);
-        else if (key == "--steps") options.steps = std::stoi(value);
-        else if (key == "--repeats") options.repeats = std::stoi(value);
-        else if (key == "--warmup") options.warmup = std::stoi(value);
-        else throw std::invalid_argument("unknown option " + key + "; see the file header");
-    }
+    parse_options(argc, argv, options, [&](const std::string& key, const std::string& value) {
+        if (key != "--mode") return false;
+        options.mode = value;
+        return true;
+    });
     return options;
 }
 

@@ -141,6 +141,36 @@ inline double process_cpu_seconds() {
 }
 
 /// Median wall-clock and CPU seconds per step.
+/// Options every benchmark driver takes: the precision, the thread count and the timing loop.
+struct CommonOptions {
+    std::string precision = "f32";
+    int threads = 1;
+    int steps = 10;
+    int repeats = 5;
+    int warmup = 3;
+};
+
+/// Reads "--key value" pairs into `common`, handing the keys it does not know to
+/// `extra(key, value)`, which returns false for a key it does not know either.
+template <typename Extra>
+void parse_options(int argc, char** argv, CommonOptions& common, Extra&& extra) {
+    for (int i = 1; i < argc; i += 2) {
+        const std::string key = argv[i];
+        if (i + 1 >= argc) {
+            throw std::invalid_argument("option " + key + " has no value; see the file header");
+        }
+        const std::string value = argv[i + 1];
+        if (key == "--precision") common.precision = value;
+        else if (key == "--threads") common.threads = std::stoi(value);
+        else if (key == "--steps") common.steps = std::stoi(value);
+        else if (key == "--repeats") common.repeats = std::stoi(value);
+        else if (key == "--warmup") common.warmup = std::stoi(value);
+        else if (!extra(key, value)) {
+            throw std::invalid_argument("unknown option " + key + "; see the file header");
+        }
+    }
+}
+
 struct StepTime {
     double wall = 0.0;
     double cpu = 0.0;
