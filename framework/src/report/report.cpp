@@ -70,6 +70,56 @@ std::vector<std::string> metrics_found(const Rows& rows, const std::string& spli
     return names;
 }
 
+/// Joins `names` with ", " for a message.
+std::string joined(const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+    return text;
+}
+
+/// Returns true when some row has a value at `column` (a row key or dotted path).
+bool column_in_rows(const Rows& rows, const std::string& column) {
+    return std::any_of(rows.begin(), rows.end(), [&](const auto* row) {
+        return find_path(*row, canonical_column(column)) != nullptr;
+    });
+}
+
+/// Throws ConfigError for a group, filter or value column that no row has, which is a typo
+/// more often than a question: the report would otherwise print one empty or "n/a" group.
+void check_columns(const Rows& rows, const ReportOptions& options) {
+    if (rows.empty()) return;
+    const std::string row_keys =
+        "give a row key such as dataset, model, pruner, schedule, target_sparsity or seed, or a "
+        "dotted path such as pruner.params.granularity";
+    for (const auto& column : options.group_by) {
+        if (!column_in_rows(rows, column)) {
+            throw ConfigError("invalid option: --group-by: \"" + column + "\" is in no row; " +
+                              row_keys);
+        }
+    }
+    for (const auto& [column, text] : options.filters) {
+        if (!column_in_rows(rows, column)) {
+            throw ConfigError("invalid option: --where: \"" + column + "=" + text +
+                              "\": \"" + column + "\" is in no row; " + row_keys);
+        }
+    }
+    const std::vector<std::string> metrics = metrics_found(rows, options.split);
+    for (const auto& column : options.values) {
+        const bool metric = is_metric_column(column);
+        const bool found = metric ? std::find(metrics.begin(), metrics.end(), column) !=
+                                        metrics.end()
+                                  : column_in_rows(rows, column);
+        if (found) continue;
+        if (metric) {
+            throw ConfigError("invalid option: --metric: \"" + column + "\" is not a " +
+                              options.split + " metric of any row; the rows have " +
+                              joined(metrics) + "; pick one of those or give a dotted path");
+        }
+        throw ConfigError("invalid option: --metric: \"" + column + "\" is in no row; give a "
+                          "metric name (" + joined(metrics) + ") or a dotted path to a number");
+    }
+}
+
 /// Ranks the identities of one column: numerically when every value is a number, else in
 /// order of first appearance (which follows the grid's order of datasets, models, pruners).
 std::map<std::string, size_t> rank_identities(const std::vector<KeyValue>& keys) {
@@ -383,6 +433,12 @@ Report build_report(const std::vector<boost::json::object>& rows, const ReportOp
     Rows dense;
     for (const auto& row : rows) {
         (text_at(row, "kind") == "dense" ? dense : all_pruned).push_back(&row);
+    }
+    Rows all_rows = all_pruned;
+    all_rows.insert(all_rows.end(), dense.begin(), dense.end());
+    check_columns(all_rows, options);
+    for (const auto& [column, text] : options.filters) {
+        report.filter_texts.push_back(column + "=" + text);
     }
     Rows pruned = apply_filters(all_pruned, options);
     report.filtered_out = all_pruned.size() - pruned.size();

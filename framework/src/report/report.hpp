@@ -97,6 +97,7 @@ struct Report {
     std::string compare_column;             ///< the column whose lines compete for GroupRow::best
     size_t input_rows = 0;
     size_t filtered_out = 0;                ///< pruned rows the filters left out
+    std::vector<std::string> filter_texts;  ///< the filters as given, such as "dataset=criteo"
     size_t pruned_rows = 0;                 ///< pruned rows in the groups
     size_t dense_rows = 0;                  ///< dense rows those pruned rows started from
     size_t failed_rows = 0;                 ///< pruned and dense rows above that failed

@@ -309,7 +309,11 @@ std::string to_markdown(const Report& report, const FormatOptions& options) {
            std::to_string(report.pruned_rows) + " pruned, " + std::to_string(report.dense_rows) +
            " dense, " + std::to_string(report.failed_rows) + " failed";
     if (report.filtered_out > 0) {
-        out += "; " + std::to_string(report.filtered_out) + " rows left out by --where";
+        std::string filters;
+        for (const auto& text : report.filter_texts) {
+            filters += (filters.empty() ? "" : ", ") + text;
+        }
+        out += "; " + std::to_string(report.filtered_out) + " rows left out by --where " + filters;
     }
     out += ".\n";
     if (report.groups.empty()) return out + "\nNo pruned rows to report.\n";

@@ -293,6 +293,42 @@ TEST_CASE("report: equal data settings share a group") {
     CHECK(report.groups[0].values[0].count == 2);
 }
 
+TEST_CASE("report: unknown metric is rejected") {
+    ReportOptions options = by_pruner_and_sparsity();
+    options.values = {"aucc"};
+    CHECK_THROWS_WITH_AS(build_report({make_row(pruned("random", 0.5, 1, 0.6))}, options),
+                         doctest::Contains("\"aucc\" is not a test metric of any row; the rows "
+                                           "have auc"),
+                         recprune::ConfigError);
+}
+
+TEST_CASE("report: unknown group column is rejected") {
+    ReportOptions options = by_pruner_and_sparsity();
+    options.group_by = {"prunner"};
+    CHECK_THROWS_WITH_AS(build_report({make_row(pruned("random", 0.5, 1, 0.6))}, options),
+                         doctest::Contains("--group-by: \"prunner\" is in no row"),
+                         recprune::ConfigError);
+}
+
+TEST_CASE("report: unknown filter column is rejected") {
+    ReportOptions options = by_pruner_and_sparsity();
+    options.filters = {{"datset", "criteo"}};
+    CHECK_THROWS_WITH_AS(build_report({make_row(pruned("random", 0.5, 1, 0.6))}, options),
+                         doctest::Contains("--where: \"datset=criteo\""),
+                         recprune::ConfigError);
+}
+
+TEST_CASE("report: the filters are named") {
+    ReportOptions options = by_pruner_and_sparsity();
+    options.filters = {{"pruner", "random"}};
+    Report report = build_report({make_row(pruned("random", 0.5, 1, 0.6)),
+                                  make_row(pruned("magnitude", 0.5, 1, 0.7))},
+                                 options);
+    CHECK(report.filtered_out == 1);
+    REQUIRE(report.filter_texts.size() == 1);
+    CHECK(report.filter_texts[0] == "pruner=random");
+}
+
 TEST_CASE("report: groups by a dotted path") {
     RowSpec neuron = pruned("magnitude", 0.5, 1, 0.6);
     neuron.pruner_params = {{"granularity", "neuron"}};
