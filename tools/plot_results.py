@@ -56,6 +56,33 @@ def fail(message):
     sys.exit(2)
 
 
+def load_rows(path):
+    """Return the rows of one results.json or results.jsonl, or fail naming the bad place."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if path.endswith(".jsonl"):
+                loaded = []
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        loaded.append(json.loads(line))
+                    except ValueError as error:
+                        fail("cannot read results: %s:%d: not a JSON row (%s); give the "
+                             "results.jsonl a recprune run wrote" % (path, number, error))
+                return loaded
+            document = json.load(handle)
+    except ValueError as error:
+        fail("cannot read results: %s: not JSON (%s); give the results.json a recprune run "
+             "wrote" % (path, error))
+    except OSError as error:
+        fail("cannot read results: %s: %s" % (path, error.strerror))
+    if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
+        fail("cannot read results: %s: no \"rows\" list; give the results.json a recprune "
+             "run wrote" % path)
+    return document["rows"]
+
+
 def read_rows(inputs):
     """Read the rows of every input; a later row of the same cell replaces an earlier one."""
     rows = {}
@@ -73,11 +100,7 @@ def read_rows(inputs):
         if not os.path.exists(path):
             fail("cannot read results: %s: file not found; give a results.json, a "
                  "results.jsonl or an output folder" % path)
-        with open(path, encoding="utf-8") as handle:
-            if path.endswith(".jsonl"):
-                loaded = [json.loads(line) for line in handle if line.strip()]
-            else:
-                loaded = json.load(handle).get("rows", [])
+        loaded = load_rows(path)
         for row in loaded:
             key = row.get("cell_id") or "row %d" % len(order)
             if key not in rows:
@@ -437,7 +460,10 @@ def plot_steps(plt, results, metric):
                           label=None if labelled else pruner)
                 labelled = True
                 for x, y, met in points:
-                    axis.plot(x, y, marker="o" if met else "x", markersize=4, color=color)
+                    # Crosses are drawn larger and on top, so a seed's dot cannot hide them.
+                    axis.plot(x, y, marker="o" if met else "x", markersize=4 if met else 8,
+                              markeredgewidth=1.0 if met else 2.0, color=color,
+                              zorder=2 if met else 4)
                 met_points = [(x, y) for x, y, met in points if met]
                 if met_points:
                     axis.plot(met_points[-1][0], met_points[-1][1], marker="o", markersize=10,

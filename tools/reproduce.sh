@@ -8,9 +8,18 @@
 # sample are read from ../shared/datasets beside the repository.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-name="${1:?usage: tools/reproduce.sh NAME (a grid in experiments/reproductions)}"
+names="$(cd "$here/experiments/reproductions" && ls -1 *.json | sed 's/\.json$//' | tr '\n' ' ')"
+if [ $# -ne 1 ]; then
+    echo "usage: tools/reproduce.sh NAME, where NAME is one of: $names" >&2
+    exit 2
+fi
+name="$1"
 grid="$here/experiments/reproductions/$name.json"
-[ -f "$grid" ] || { echo "reproduce: no grid $grid; see experiments/reproductions" >&2; exit 2; }
+# Only plain names: NAME also names the folder under results/, which must stay inside it.
+if [[ ! "$name" =~ ^[A-Za-z0-9_]+$ ]] || [ ! -f "$grid" ]; then
+    echo "reproduce: no grid named \"$name\" in experiments/reproductions; pick one of: $names" >&2
+    exit 2
+fi
 bin="$here/build/release/bin/recprune"
 [ -x "$bin" ] || "$here/tools/setup.sh"
 

@@ -7,12 +7,15 @@ how many informative fields were kept, how many redundant fields (exact and nois
 pure-noise or rare fields were dropped, and precision = informative kept / all feature fields kept
 (user and item count as informative, because the labels are generated from user-item affinity).
 
-Usage: /usr/bin/python3 tools/score_feature_selection.py RESULTS.json [--plot FILE.png]
+Usage: /usr/bin/python3 tools/score_feature_selection.py RESULTS [--plot FILE.png]
+RESULTS is the results.json of a run or the run's output folder.
 The table needs the standard library only. --plot also draws the informative fields kept and
 the precision of each pruner as bars (mean over seeds, error bars of one sample standard
 deviation) into FILE.png, with Debian's python3-matplotlib.
 """
+import argparse
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -24,8 +27,8 @@ def truth_of(rows):
             plugin = row["data_summary"]["metadata"].get("plugin", {})
             if "truth" in plugin:
                 return plugin["truth"]
-    raise SystemExit("no dense row with synthetic ground truth; run a grid on the synthetic "
-                     "dataset first")
+    fail("no dense row with synthetic ground truth; run a grid on the synthetic dataset "
+         "first")
 
 
 def classify(truth):
@@ -50,8 +53,8 @@ def plot(scores, totals, path):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SystemExit("cannot import matplotlib: run with /usr/bin/python3 after "
-                         "apt-get install python3-matplotlib, or leave out --plot")
+        fail("cannot import matplotlib: run with /usr/bin/python3 after "
+             "apt-get install python3-matplotlib, or leave out --plot")
     keys = sorted(scores, key=lambda key: -statistics.mean(scores[key]["precision"]))
     names = [f"{name}\n(sparsity {sparsity:.2f})" for name, sparsity in keys]
     figure, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(keys) + 1.8))
@@ -74,19 +77,52 @@ def plot(scores, totals, path):
     print(f"plot: {path}", file=sys.stderr)
 
 
+def fail(message):
+    """Print an error in the recprune message shape and exit with status 2."""
+    print("score_feature_selection: " + message, file=sys.stderr)
+    sys.exit(2)
+
+
+def read_rows(path):
+    """Return the rows of a results.json, or of the one in the run folder `path`."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "results.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except ValueError as error:
+        fail(f"cannot read results: {path}: not JSON ({error}); give the results.json of a "
+             "recprune run")
+    except OSError as error:
+        fail(f"cannot read results: {path}: {error.strerror}; give the results.json of a "
+             "recprune run, or its folder")
+    if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
+        fail(f"cannot read results: {path}: no \"rows\" list; give the results.json of a "
+             "recprune run")
+    return document["rows"]
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(
+        description="Score feature pruners on the synthetic dataset against its known "
+                    "informative, redundant and noise fields.")
+    parser.add_argument("results", help="results.json of a run on the synthetic dataset, or "
+                                        "the run's output folder")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="also draw the scores as bars into FILE.png (needs matplotlib)")
+    arguments = parser.parse_args()
+    if arguments.plot is not None:
+        folder = os.path.dirname(os.path.abspath(arguments.plot))
+        if not os.path.isdir(folder):
+            fail(f"invalid option: --plot: {arguments.plot}: the folder {folder} does not "
+                 "exist; create it or pick another file")
+    return arguments
+
+
 def main():
-    arguments = sys.argv[1:]
-    plot_path = None
-    if "--plot" in arguments:
-        index = arguments.index("--plot")
-        if index + 1 >= len(arguments):
-            raise SystemExit("--plot needs a file name, such as --plot recovery.png")
-        plot_path = arguments[index + 1]
-        del arguments[index:index + 2]
-    if len(arguments) != 1:
-        raise SystemExit(__doc__)
-    with open(arguments[0], encoding="utf-8") as handle:
-        rows = json.load(handle)["rows"]
+    arguments = parse_arguments()
+    plot_path = arguments.plot
+    rows = read_rows(arguments.results)
     kinds = classify(truth_of(rows))
     totals = defaultdict(int)
     for kind in kinds.values():
