@@ -16,6 +16,7 @@ deviation) into FILE.png, with Debian's python3-matplotlib.
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 from collections import defaultdict
@@ -164,4 +165,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # Ends quietly when the reader of the table stops early, as `| head` does.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()
