@@ -436,8 +436,8 @@ def step_points(row):
 def plot_steps(plt, results, metric):
     """Draw the validation metric after each step of iterative schedules, one line per seed.
 
-    Returns None when no row has two or more steps. Steps that broke the stop rule are crosses;
-    a ring marks where each run stopped (the last step that met the rule).
+    Returns None when no row has two or more steps. Steps that broke the stop rule are crosses,
+    and a ring marks where each run stopped (the last step that met the rule).
     """
     facets = [facet for facet in results.facets
               if any(len(step_points(row)) >= 2 for row in results.pruned_in(facet))]

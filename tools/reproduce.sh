@@ -3,8 +3,9 @@
 #   bash tools/reproduce.sh blalock_compression
 # Results go to results/<name>/ (results.json, report/ with Markdown, CSV and LaTeX tables,
 # plots/ with PNG and PDF figures; synthetic_recovery adds report/recovery.md and
-# plots/recovery.png, the scores against the dataset's known informative fields). Plots need Debian's python3-matplotlib; without it the
-# script prints the install command and stops after the tables. MovieLens 100K and the Criteo
+# plots/recovery.png, the scores against the dataset's known informative fields). Plots need
+# Debian's python3-matplotlib. Without it the script prints the install command and stops
+# after the tables. MovieLens 100K and the Criteo
 # sample are read from ../shared/datasets beside the repository.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,7 +41,7 @@ if [ "$name" = "synthetic_recovery" ]; then
         "${plot_option[@]}" | tee "$out/report/recovery.md"
 fi
 [ "$plots" = 1 ] || exit 0
-# A grid of dense baselines only (embedding_budget_uniform) has no curve of its own: its
+# A grid of dense baselines only (embedding_budget_uniform) has no curve of its own. Its
 # values are rows of the table, to read beside the plot of its companion grid.
 if ! grep -q '"kind": "pruned"' "$out/results.json"; then
     echo "plots: none, the grid trains dense models only; see its table"

@@ -32,8 +32,8 @@ def auc(value):
 
 
 def iterative_rows():
-    """A dense row and two runs of an iterative schedule; the second run broke the stop rule
-    at its third step, so it stopped at the second."""
+    """Return a dense row and two runs of an iterative schedule. The second run broke the stop
+    rule at its third step, so it stopped at the second."""
     dense = {"kind": "dense", "status": "ok", "dataset": {"name": "toy"},
              "model": {"name": "fm"}, "seed": 1,
              "metrics": {"test": auc(0.80), "validation": auc(0.81)}}
@@ -89,9 +89,9 @@ class FiguresTest(unittest.TestCase):
 
 
 def synthetic_results():
-    """Truth: user and item informative (always), plus fields a (informative), c (exact copy of
-    a) and n (noise). Pruner "keeps_a" removes c and n in both seeds; "keeps_c" removes a and n
-    in seed 1 and c and n in seed 2."""
+    """Return results of a synthetic run with user, item and a informative, c an exact copy
+    of a, and n noise. Pruner "keeps_a" removes c and n in both seeds. Pruner "keeps_c" removes
+    a and n in seed 1, and c and n in seed 2."""
     truth = {"fields": {"a": {"kind": "informative"}, "c": {"kind": "exact_copy"},
                         "n": {"kind": "noise"}}}
     rows = [{"kind": "dense", "status": "ok",

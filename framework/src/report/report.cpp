@@ -84,8 +84,8 @@ bool column_in_rows(const Rows& rows, const std::string& column) {
     });
 }
 
-/// Throws ConfigError for a group, filter or value column that no row has, which is a typo
-/// more often than a question: the report would otherwise print one empty or "n/a" group.
+/// Throws ConfigError for a group, filter or value column that no row has. Such a column is
+/// most often a typo, and the report would otherwise print one empty or "n/a" group.
 void check_columns(const Rows& rows, const ReportOptions& options) {
     if (rows.empty()) return;
     const std::string row_keys =

@@ -111,8 +111,8 @@ void log_run_header(const boost::json::object& env, const std::set<std::string>&
                   text("onednn_isa"), text("onetbb_version"), text("cpu"));
     RECPRUNE_INFO("results", "{} cells at once, {} oneDNN thread(s) per cell",
                   text("threads"), text("cell_threads"));
-    // Every plugin found goes into the environment record; the log names only the ones this
-    // run uses, so the header stays short however many plugins are installed.
+    // The environment record lists every plugin found. The log names only the ones this run
+    // uses, so the header stays short however many plugins are installed.
     size_t others = 0;
     for (const auto& plugin : env.at("plugins").as_array()) {
         const auto& p = plugin.as_object();

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <vector>
 
 namespace recprune::train {
@@ -91,8 +90,9 @@ inline void zero_pruned(const UpdateState& s, const uint8_t* mask, uint64_t begi
     }
 }
 
-/// Rows between the update of a touched embedding row and the prefetch of its weights and grad;
-/// touched rows are scattered over tables larger than the cache.
+/// Rows between the update of a touched embedding row and the prefetch of its weights and
+/// grad. Touched rows are scattered over tables larger than the cache, so each update would
+/// otherwise wait on memory.
 constexpr size_t kPrefetchRows = 8;
 
 /// Updates one tensor: every element, or for an embedding table only its touched rows.
@@ -143,46 +143,38 @@ void Optimizer::step(std::span<const recprune_tensor_t> tensors,
     }
 
     // Tensors are independent, so they update in parallel and the result does not depend on
-    // the thread count.
-    std::vector<std::exception_ptr> errors(count);
+    // the thread count. Nothing in the loop throws, so no exception can leave the region.
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
     for (uint32_t t = 0; t < count; ++t) {
-        try {
-            const recprune_tensor_t& tensor = tensors[t];
-            UpdateState s{};
-            s.w = tensor.data;
-            s.g = tensor.grad;
-            s.m = first_moment_[t].empty() ? nullptr : first_moment_[t].data();
-            s.v = second_moment_[t].empty() ? nullptr : second_moment_[t].data();
-            s.lr = static_cast<float>(settings_.lr);
-            // Biases are not decayed: L2 on a bias shifts the output without limiting capacity.
-            s.decay = tensor.role == RECPRUNE_TENSOR_ROLE_BIAS
-                          ? 0.0f
-                          : static_cast<float>(settings_.weight_decay);
-            s.momentum = static_cast<float>(settings_.momentum);
-            s.adam_step_size = static_cast<float>(settings_.lr / correction1);
-            s.adam_v_scale = static_cast<float>(1.0 / correction2);
-            const uint8_t* mask = masks != nullptr ? masks->mask(t) : nullptr;
-            switch (rule_) {
-                case OptimizerRule::Adam:
-                    update_tensor<OptimizerRule::Adam>(s, tensor, rows[t], sparse[t], mask);
-                    break;
-                case OptimizerRule::Adagrad:
-                    update_tensor<OptimizerRule::Adagrad>(s, tensor, rows[t], sparse[t], mask);
-                    break;
-                case OptimizerRule::Momentum:
-                    update_tensor<OptimizerRule::Momentum>(s, tensor, rows[t], sparse[t], mask);
-                    break;
-                case OptimizerRule::Sgd:
-                    update_tensor<OptimizerRule::Sgd>(s, tensor, rows[t], sparse[t], mask);
-                    break;
-            }
-        } catch (...) {
-            errors[t] = std::current_exception();
+        const recprune_tensor_t& tensor = tensors[t];
+        UpdateState s{};
+        s.w = tensor.data;
+        s.g = tensor.grad;
+        s.m = first_moment_[t].empty() ? nullptr : first_moment_[t].data();
+        s.v = second_moment_[t].empty() ? nullptr : second_moment_[t].data();
+        s.lr = static_cast<float>(settings_.lr);
+        // Biases are not decayed: L2 on a bias shifts the output without limiting capacity.
+        s.decay = tensor.role == RECPRUNE_TENSOR_ROLE_BIAS
+                      ? 0.0f
+                      : static_cast<float>(settings_.weight_decay);
+        s.momentum = static_cast<float>(settings_.momentum);
+        s.adam_step_size = static_cast<float>(settings_.lr / correction1);
+        s.adam_v_scale = static_cast<float>(1.0 / correction2);
+        const uint8_t* mask = masks != nullptr ? masks->mask(t) : nullptr;
+        switch (rule_) {
+            case OptimizerRule::Adam:
+                update_tensor<OptimizerRule::Adam>(s, tensor, rows[t], sparse[t], mask);
+                break;
+            case OptimizerRule::Adagrad:
+                update_tensor<OptimizerRule::Adagrad>(s, tensor, rows[t], sparse[t], mask);
+                break;
+            case OptimizerRule::Momentum:
+                update_tensor<OptimizerRule::Momentum>(s, tensor, rows[t], sparse[t], mask);
+                break;
+            case OptimizerRule::Sgd:
+                update_tensor<OptimizerRule::Sgd>(s, tensor, rows[t], sparse[t], mask);
+                break;
         }
-    }
-    for (const std::exception_ptr& error : errors) {
-        if (error) std::rethrow_exception(error);
     }
 }
 

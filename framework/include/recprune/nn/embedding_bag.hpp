@@ -68,15 +68,6 @@ struct BagGradient {
                (pooled_coefficients != nullptr && pooled == nullptr);
     }
 
-    /// Prefetches the rows of sample `row` in the strided blocks `dout` and `pooled`, which a
-    /// bag walks one column slice at a time.
-    void prefetch(uint64_t row) const {
-        if (dout != nullptr) __builtin_prefetch(dout + row * dout_stride);
-        if (pooled != nullptr && pooled_coefficients != nullptr) {
-            __builtin_prefetch(pooled + row * pooled_stride);
-        }
-    }
-
     /// Returns the forward output of sample `row`, or nullptr without `pooled`.
     const float* pooled_row(uint64_t row) const {
         return pooled ? pooled + row * pooled_stride : nullptr;
@@ -164,7 +155,8 @@ public:
         forward_rows(batch, 0, batch.row_count, out, out_stride);
     }
 
-    /// forward() for the samples [first, last) only; `out` still points at sample 0.
+    /// Writes the pooled embeddings of the samples [first, last) only, where forward() would
+    /// put them: `out` still points at sample 0.
     void forward_rows(const recprune_batch_t& batch, uint64_t first, uint64_t last, float* out,
                       size_t out_stride) const {
         if (single_valued(batch)) {
@@ -226,7 +218,6 @@ public:
         for (uint64_t row = 0; row < batch.row_count; ++row) {
             if (row + kPrefetchDistance < batch.row_count) {
                 prefetch(batch, row + kPrefetchDistance, true, gradient.reads_values());
-                gradient.prefetch(row + kPrefetchDistance);
             }
             backward_row(batch, row, gradient);
         }
@@ -310,8 +301,8 @@ private:
     static constexpr size_t kPrefetchTableBytes = size_t{1} << 20;
 
     /// Copies the table row of each sample in [first, last) of a single-valued field to
-    /// out[row * out_stride]; the ids are checked beforehand. `width` is dim() when it is a common width, so each copy
-    /// is a fixed number of moves, or 0 for any other width.
+    /// out[row * out_stride], after check_ids(). `width` is dim() when dim() is 1, 2, 4, 8 or
+    /// 16, so each copy is a fixed number of moves, and 0 for any other width.
     template <uint32_t width>
     void gather_rows(const recprune_batch_t& batch, uint64_t first, uint64_t last, float* out,
                      size_t out_stride) const {
