@@ -57,12 +57,13 @@ public:
         const uint32_t fields = static_cast<uint32_t>(field_ids_.size());
         const uint32_t width = factors_.width();
 
-        // Lookups: first-order weights, factor vectors e_f, and for multi-hot fields the
-        // per-feature squares sum_j (x_j v_j)^2 (for a single value this is e_f^2).
-        linear_out_.resize(rows * fields);
+        // Lookups: first-order weights (summed into w0 + sum_i w_i x_i per row), factor vectors
+        // e_f, and for multi-hot fields the per-feature squares sum_j (x_j v_j)^2 (for a
+        // single value this is e_f^2).
+        first_order_.assign(rows, bias_->data()[0]);
         factor_out_.resize(rows * width);
         square_out_.resize(rows * width);
-        linear_.forward(batch, linear_out_.data());
+        linear_.forward_sum(batch, first_order_.data());
         factors_.forward(batch, factor_out_.data());
         nn::parallel_for_each(
             fields,
@@ -75,11 +76,9 @@ public:
             static_cast<int64_t>(rows * width) >= nn::kMinParallelWork);
 
         sums_.resize(rows * k);
-        const float w0 = bias_->data()[0];
         for (uint64_t row = 0; row < rows; ++row) {
             float* s = sums_.data() + row * k;
-            float first_order = w0;
-            for (uint32_t i = 0; i < fields; ++i) first_order += linear_out_[row * fields + i];
+            float first_order = first_order_[row];
             for (uint32_t d = 0; d < k; ++d) s[d] = 0.0f;
             float squares = 0.0f;
             for (uint32_t i = 0; i < fields; ++i) {
@@ -317,7 +316,7 @@ private:
     recprune::Tensor* bias_ = nullptr;
 
     // Scratch reused across batches; sums_ ([rows, k], S of each row) is what backward needs.
-    std::vector<float> linear_out_, factor_out_, square_out_, sums_;
+    std::vector<float> first_order_, factor_out_, square_out_, sums_;
     std::vector<float> shared_grad_, minus_grads_;
     uint64_t rows_forwarded_ = 0;
 };

@@ -11,6 +11,7 @@
 #include "recprune/nn/structure.hpp"
 #include "recprune/sdk.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,14 +51,11 @@ public:
         (void)training;
         nn::check_batch_shape(batch, field_count(), dense_count());
         const uint64_t rows = batch.row_count;
-        const uint32_t width = linear_.width();
-        pooled_.resize(rows * width);
-        linear_.forward(batch, pooled_.data());
-
-        const float b = bias_->data()[0];
+        // logit = bias + each field's weight in field order + dense inputs.
+        std::fill_n(logits, rows, bias_->data()[0]);
+        linear_.forward_sum(batch, logits);
         for (uint64_t row = 0; row < rows; ++row) {
-            float z = b;
-            for (uint32_t f = 0; f < width; ++f) z += pooled_[row * width + f];
+            float z = logits[row];
             if (dense_ != nullptr) {
                 const float* x = batch.dense + row * dense_count();
                 for (uint32_t i = 0; i < dense_count(); ++i) z += dense_->data()[i] * x[i];
@@ -180,7 +178,6 @@ private:
     recprune::Tensor* dense_ = nullptr;
     recprune::Tensor* bias_ = nullptr;
     nn::FieldEmbeddings linear_;
-    std::vector<float> pooled_;  ///< [rows, fields] scratch
 };
 
 }  // namespace

@@ -43,39 +43,24 @@ inline Pooling parse_pooling(const std::string& name) {
 }
 
 /// The gradient a bag's backward pass spreads over its values. For a sample whose bag holds
-/// values j with pooling weight w_j (1 for sum pooling, 1/n for mean) and pooled output
-/// e = sum_j w_j v_j, value j receives
-///   w_j * (dout[row] + shared[row] + c_pool[row] * e) + c_sq[row] * w_j^2 * v_j.
+/// values j with pooling weight w_j (1 for sum pooling, 1/n for mean), value j receives
+///   w_j * (dout[row] + shared[row]) + c_sq[row] * w_j^2 * v_j.
 /// `dout` is the gradient of this bag's output; `shared` a gradient common to several bags;
-/// `c_pool` the factor of a term that depends on e itself (the field-level FM term of DeepFM);
 /// `c_sq` the factor of a sum of per-value squares (Rendle's FM over single features). Every
-/// pointer may be NULL. For a single value per sample the two coefficients coincide.
+/// pointer may be NULL.
 struct BagGradient {
     const float* dout = nullptr;
     size_t dout_stride = 0;
     const float* shared = nullptr;
     size_t shared_stride = 0;
-    const float* pooled_coefficients = nullptr;
     const float* square_coefficients = nullptr;
-    /// The pooled outputs e of the forward pass [rows, pooled_stride], laid out like `dout`.
-    /// With it the c_pool term reads e in row order instead of looking the values up again.
-    const float* pooled = nullptr;
-    size_t pooled_stride = 0;
 
     /// Returns true when the gradient needs the embedding rows themselves.
-    bool reads_values() const {
-        return square_coefficients != nullptr ||
-               (pooled_coefficients != nullptr && pooled == nullptr);
-    }
+    bool reads_values() const { return square_coefficients != nullptr; }
 
-    /// Returns the forward output of sample `row`, or nullptr without `pooled`.
-    const float* pooled_row(uint64_t row) const {
-        return pooled ? pooled + row * pooled_stride : nullptr;
-    }
-
-    /// Writes dout + shared + c_pool e, the part every value of a bag with pooled output
-    /// `pooled` receives (times its pooling weight).
-    void shared_part(uint64_t row, const float* pooled, uint32_t dim, float* out) const {
+    /// Writes dout + shared, the part every value of a bag receives (times its pooling
+    /// weight).
+    void shared_part(uint64_t row, uint32_t dim, float* out) const {
         for (uint32_t d = 0; d < dim; ++d) out[d] = 0.0f;
         if (dout != nullptr) {
             const float* g = dout + row * dout_stride;
@@ -85,30 +70,12 @@ struct BagGradient {
             const float* g = shared + row * shared_stride;
             for (uint32_t d = 0; d < dim; ++d) out[d] += g[d];
         }
-        if (pooled_coefficients != nullptr) {
-            const float c = pooled_coefficients[row];
-            for (uint32_t d = 0; d < dim; ++d) out[d] += c * pooled[d];
-        }
     }
 
-    /// Writes the gradient of the one value of a single-valued sample, whose pooled output
-    /// `e` equals its embedding row `v` (either may be given for the other when it is the
-    /// same memory; `v` is read only with square coefficients).
-    void row_gradient(uint64_t row, const float* e, const float* v, uint32_t dim,
-                      float* out) const {
-        const float* g = dout ? dout + row * dout_stride : nullptr;
-        const float* h = shared ? shared + row * shared_stride : nullptr;
-        for (uint32_t d = 0; d < dim; ++d) out[d] = 0.0f;
-        if (g != nullptr) {
-            for (uint32_t d = 0; d < dim; ++d) out[d] += g[d];
-        }
-        if (h != nullptr) {
-            for (uint32_t d = 0; d < dim; ++d) out[d] += h[d];
-        }
-        if (pooled_coefficients != nullptr) {
-            const float c = pooled_coefficients[row];
-            for (uint32_t d = 0; d < dim; ++d) out[d] += c * e[d];
-        }
+    /// Writes the gradient of the one value `v` of a single-valued sample (`v` is read only
+    /// with square coefficients).
+    void row_gradient(uint64_t row, const float* v, uint32_t dim, float* out) const {
+        shared_part(row, dim, out);
         if (square_coefficients != nullptr) {
             const float c = square_coefficients[row];
             for (uint32_t d = 0; d < dim; ++d) out[d] += c * v[d];
@@ -178,6 +145,36 @@ public:
         }
     }
 
+    /// Adds the pooled value of each sample in [first, last) to out[row], for a bag one wide
+    /// (the first-order weights of a linear part). Adding in place spares the [rows, fields]
+    /// block and the pass that would sum it.
+    void add_rows(const recprune_batch_t& batch, uint64_t first, uint64_t last,
+                  float* out) const {
+        if (dim_ != 1) {
+            throw InvalidArgument("invalid sum: bag of field " + std::to_string(field_) +
+                                  " is " + std::to_string(dim_) +
+                                  " wide; only one-wide bags add into a sum");
+        }
+        if (!single_valued(batch)) {
+            for (uint64_t row = first; row < last; ++row) {
+                float pooled = 0.0f;
+                forward_row(batch, row, &pooled);
+                out[row] += pooled;
+            }
+            return;
+        }
+        check_ids(batch, first, last);
+        const uint32_t* ids = batch.ids[field_];
+        const float* table = table_->data();
+        const bool ahead = size_t{rows_} * sizeof(float) > kPrefetchTableBytes;
+        for (uint64_t row = first; row < last; ++row) {
+            if (ahead && row + kPrefetchDistance < last) {
+                __builtin_prefetch(table + ids[row + kPrefetchDistance]);
+            }
+            out[row] += table[ids[row]];
+        }
+    }
+
     /// Writes the pooled embedding of sample `row` to dst[0, dim()).
     void forward_row(const recprune_batch_t& batch, uint64_t row, float* dst) const {
         const float* table = table_->data();
@@ -215,6 +212,19 @@ public:
     /// first appearance) in touched_rows(). See BagGradient for what each value receives.
     void backward(const recprune_batch_t& batch, const BagGradient& gradient) {
         begin_backward();
+        if (single_valued(batch)) {
+            check_ids(batch, 0, batch.row_count);
+            switch (dim_) {
+                case 1: scatter_rows<1>(batch, gradient); break;
+                case 2: scatter_rows<2>(batch, gradient); break;
+                case 4: scatter_rows<4>(batch, gradient); break;
+                case 8: scatter_rows<8>(batch, gradient); break;
+                case 16: scatter_rows<16>(batch, gradient); break;
+                default: scatter_rows<0>(batch, gradient); break;
+            }
+            end_backward();
+            return;
+        }
         for (uint64_t row = 0; row < batch.row_count; ++row) {
             if (row + kPrefetchDistance < batch.row_count) {
                 prefetch(batch, row + kPrefetchDistance, true, gradient.reads_values());
@@ -239,38 +249,25 @@ public:
     /// this pass writes its grad and later ones add, so no row is zeroed beforehand.
     void backward_row(const recprune_batch_t& batch, uint64_t row, const BagGradient& gradient) {
         if (single_valued(batch)) {
-            // One value, so w = 1 and e = v: grad[v] += dout + shared + (c_sq + c_pool) v.
+            // One value, so w = 1: grad[v] += dout + shared + c_sq v.
             const uint32_t id = checked_id(batch, row, row);
-            const float* v = table_->data() + size_t{id} * dim_;
-            const float* e = gradient.pooled ? gradient.pooled_row(row) : v;
             float* value = scratch_.data();
-            gradient.row_gradient(row, e, v, dim_, value);
+            gradient.row_gradient(row, table_->data() + size_t{id} * dim_, dim_, value);
             accumulate(id, value);
             return;
         }
         const float* table = table_->data();
-        float* pooled = scratch_.data();
-        float* common = scratch_.data() + dim_;
+        float* common = scratch_.data();
+        float* value = scratch_.data() + dim_;
         const auto [begin, end] = bag_range(batch, row);
         const float weight = bag_weight(begin, end);
-        // The part every value shares: dout + shared + c_pool e, e the pooled output.
-        for (uint32_t d = 0; d < dim_; ++d) pooled[d] = 0.0f;
-        if (gradient.pooled_coefficients != nullptr && gradient.pooled != nullptr) {
-            copy_floats(gradient.pooled_row(row), pooled, dim_);
-        } else if (gradient.pooled_coefficients != nullptr) {
-            for (uint64_t k = begin; k < end; ++k) {
-                const float* v = table + size_t{checked_id(batch, k, row)} * dim_;
-                for (uint32_t d = 0; d < dim_; ++d) pooled[d] += weight * v[d];
-            }
-        }
-        gradient.shared_part(row, pooled, dim_, common);
+        gradient.shared_part(row, dim_, common);
         const float square_scale = gradient.square_coefficients
                                        ? gradient.square_coefficients[row] * weight * weight
                                        : 0.0f;
         for (uint64_t k = begin; k < end; ++k) {
             const uint32_t id = checked_id(batch, k, row);
             const float* v = table + size_t{id} * dim_;
-            float* value = pooled;  // the pooled output is no longer needed
             for (uint32_t d = 0; d < dim_; ++d) value[d] = weight * common[d] + square_scale * v[d];
             accumulate(id, value);
         }
@@ -294,6 +291,46 @@ public:
     }
 
 private:
+    /// backward() for single-valued fields whose ids check_ids() has checked, with rows
+    /// `width` wide (0: dim_, known only at run time). With the width fixed at compile time a
+    /// row's gradient is built in registers. Built in the scratch row instead, each of its
+    /// terms stored the row and loaded it back, and those loads, not the memory the rows
+    /// come from, took most of the pass.
+    template <uint32_t width>
+    void scatter_rows(const recprune_batch_t& batch, const BagGradient& gradient) {
+        const uint32_t* ids = batch.ids[field_];
+        const float* table = table_->data();
+        float* grad = table_->grad();
+        const uint32_t dim = width == 0 ? dim_ : width;
+        const bool reads_values = gradient.reads_values();
+        const uint64_t rows = batch.row_count;
+        for (uint64_t row = 0; row < rows; ++row) {
+            if (row + kPrefetchDistance < rows) {
+                const size_t ahead = size_t{ids[row + kPrefetchDistance]} * dim;
+                if (reads_values) __builtin_prefetch(table + ahead);
+                __builtin_prefetch(grad + ahead, 1);
+            }
+            // One value, so w = 1: grad[v] += dout + shared + c_sq v.
+            const uint32_t id = ids[row];
+            const float* v = table + size_t{id} * dim;
+            if constexpr (width == 0) {
+                gradient.row_gradient(row, v, dim, scratch_.data());
+                accumulate(id, scratch_.data());
+            } else {
+                float value[width];
+                gradient.row_gradient(row, v, width, value);
+                float* dst = grad + size_t{id} * width;
+                if (touched_mark_[id] == 0) {
+                    touched_mark_[id] = 1;
+                    table_->touched_rows().push_back(id);
+                    for (uint32_t d = 0; d < width; ++d) dst[d] = value[d];
+                } else {
+                    for (uint32_t d = 0; d < width; ++d) dst[d] += value[d];
+                }
+            }
+        }
+    }
+
     /// Samples between a lookup and the prefetch of its row.
     static constexpr uint64_t kPrefetchDistance = 32;
     /// Tables up to this size fit in a 2 MB L2 cache (the benchmark machine's) with room for

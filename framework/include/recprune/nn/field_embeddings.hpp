@@ -63,18 +63,20 @@ public:
         // block, so narrow fields (a 2-wide field is 8 bytes) do not put two threads on one
         // cache line, except where their parts meet. Within its rows a thread takes one bag
         // at a time. Rows are independent, so results do not depend on the split.
-        const auto rows = static_cast<int64_t>(batch.row_count);
-        const int64_t parts = parallel(batch) ? std::min<int64_t>(omp_get_max_threads(), rows) : 1;
-        parallel_for_each(
-            parts,
-            [&](int64_t part) {
-                const auto first = static_cast<uint64_t>(rows * part / parts);
-                const auto last = static_cast<uint64_t>(rows * (part + 1) / parts);
-                for (size_t i = 0; i < bags_.size(); ++i) {
-                    bags_[i].forward_rows(batch, first, last, out + offsets_[i], row_stride);
-                }
-            },
-            parts > 1);
+        for_row_parts(batch, [&](uint64_t first, uint64_t last) {
+            for (size_t i = 0; i < bags_.size(); ++i) {
+                bags_[i].forward_rows(batch, first, last, out + offsets_[i], row_stride);
+            }
+        });
+    }
+
+    /// Adds every bag's pooled value to out[row], bags in order, for bags one wide (the
+    /// first-order weights of a linear part). The caller starts out[row] with whatever the
+    /// sum begins with (a bias), so each row is summed in one fixed order.
+    void forward_sum(const recprune_batch_t& batch, float* out) const {
+        for_row_parts(batch, [&](uint64_t first, uint64_t last) {
+            for (const EmbeddingBag& bag : bags_) bag.add_rows(batch, first, last, out);
+        });
     }
 
     /// Writes each bag's sum of squared weighted rows into `out` [rows, width()].
@@ -93,16 +95,27 @@ public:
         backward(batch, gradient);
     }
 
-    /// Back-propagates `gradient` into every bag: `gradient.dout` and `gradient.pooled` point
-    /// at blocks laid out like forward()'s output (each bag reads its own columns), and
-    /// `shared`, `pooled_coefficients` and `square_coefficients` apply to every bag alike (all
-    /// bags must then be as wide as `shared`).
+    /// Back-propagates a gradient laid out field after field: bag i reads its [rows, dim]
+    /// gradient at `dout` + rows x offset(i), rows in order. The bags then stream their
+    /// gradients instead of reading one strided piece of a row-major block per sample.
+    void backward_field_major(const recprune_batch_t& batch, const float* dout) {
+        const auto rows = static_cast<size_t>(batch.row_count);
+        for_bag_groups(batch, [&](size_t first, size_t last) {
+            for (size_t i = first; i < last; ++i) {
+                bags_[i].backward(batch, dout + rows * offsets_[i], bags_[i].dim());
+            }
+        });
+    }
+
+    /// Back-propagates `gradient` into every bag: `gradient.dout` points at a block laid out
+    /// like forward()'s output (each bag reads its own columns), and `shared` and
+    /// `square_coefficients` apply to every bag alike (all bags must then be as wide as
+    /// `shared`).
     void backward(const recprune_batch_t& batch, const BagGradient& gradient) {
         for_bag_groups(batch, [&](size_t first, size_t last) {
             for (size_t i = first; i < last; ++i) {
                 BagGradient own = gradient;
                 if (gradient.dout != nullptr) own.dout = gradient.dout + offsets_[i];
-                if (gradient.pooled != nullptr) own.pooled = gradient.pooled + offsets_[i];
                 bags_[i].backward(batch, own);
             }
         });
@@ -128,6 +141,21 @@ public:
     }
 
 private:
+    /// Splits the rows into contiguous parts, one per OpenMP thread, and runs
+    /// `work(first, last)` for each.
+    template <typename Work>
+    void for_row_parts(const recprune_batch_t& batch, Work&& work) const {
+        const auto rows = static_cast<int64_t>(batch.row_count);
+        const int64_t parts = parallel(batch) ? std::min<int64_t>(omp_get_max_threads(), rows) : 1;
+        parallel_for_each(
+            parts,
+            [&](int64_t part) {
+                work(static_cast<uint64_t>(rows * part / parts),
+                     static_cast<uint64_t>(rows * (part + 1) / parts));
+            },
+            parts > 1);
+    }
+
     /// Splits the bags into contiguous groups, one per OpenMP thread, and runs
     /// `work(first, last)` for each. A group takes its bags one after another, each over the
     /// whole batch. One table and its grad (640 KB at 10,000 x 16) then stay in the L2 cache
