@@ -366,9 +366,12 @@ private:
     /// among the samples [first, last).
     void check_ids(const recprune_batch_t& batch, uint64_t first, uint64_t last) const {
         const uint32_t* ids = batch.ids[field_];
-        uint32_t largest = 0;
-        for (uint64_t row = first; row < last; ++row) largest = std::max(largest, ids[row]);
-        if (largest < rows_) return;
+        // OR of the comparisons, not a running maximum: without SSE4.1 (the x86-64 baseline
+        // the project builds for) a maximum of unsigned ints takes five vector instructions,
+        // and this loop ran three times slower with it.
+        uint32_t outside = 0;
+        for (uint64_t row = first; row < last; ++row) outside |= ids[row] >= rows_ ? 1u : 0u;
+        if (outside == 0) return;
         for (uint64_t row = first; row < last; ++row) checked_id(batch, row, row);
     }
 
