@@ -17,7 +17,8 @@ RESULTS):
 - curves: one panel per dataset, model and metric. Each pruner is a line through its mean over
   seeds at each target sparsity. Its band runs from the lowest to the highest seed (--band
   minmax, the default) or one sample standard deviation around the mean (--band std). The dense
-  model of the same dataset and model is the dashed line.
+  model of the same dataset and model is the dashed line. A run the stop rule ended early is a
+  ring at the sparsity it kept, outside the line.
 - pareto: one panel per dataset and model, with the quality metric against a cost of the pruned
   model (--cost). Each pruner and target sparsity is one point (mean over seeds), the dense
   model is a star, and the Pareto front over all points is a dotted step line.
@@ -235,9 +236,22 @@ def summarize(values):
     return mean, std, min(values), max(values)
 
 
+def stopped_sparsity(row):
+    """Return the sparsity an iterative run kept when the stop rule ended it, else None."""
+    value = find_path(row, "schedule_log.stopped_at_sparsity")
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def curve_points(rows, metric, split):
-    """Return sorted (sparsity, values) pairs and the counts of failed and undefined rows."""
+    """Return sorted (sparsity, values) pairs, the (sparsity kept, value) of each run the stop
+    rule ended early, and the counts of failed and undefined rows.
+
+    A run the stop rule ended keeps the model of its last step that met the rule, so its
+    metrics belong at that sparsity, not at the target it never reached. Averaged into the
+    target's point, they would pull the curve down at a sparsity no model has.
+    """
     by_sparsity = {}
+    stopped = []
     failed = undefined = 0
     for row in rows:
         sparsity = row.get("target_sparsity")
@@ -248,10 +262,12 @@ def curve_points(rows, metric, split):
         value = metric_value(row, metric, split)
         if value is None:
             undefined += 1
+        elif stopped_sparsity(row) is not None:
+            stopped.append((stopped_sparsity(row), value))
         else:
             by_sparsity[sparsity].append(value)
     points = [(x, values) for x, values in sorted(by_sparsity.items()) if values]
-    return points, failed, undefined
+    return points, sorted(stopped), failed, undefined
 
 
 def legend_label(name, failed, undefined):
@@ -267,6 +283,12 @@ def facet_title(facet):
     return "%s, %s" % facet
 
 
+def any_stopped(results, facet):
+    """Return True when the stop rule ended some run of this facet."""
+    return any(stopped_sparsity(row) is not None
+               for pruner in results.pruners for row in results.pruned(facet, pruner))
+
+
 def plot_curves(plt, results, metrics, split, band, xscale):
     """Draw one panel per facet and metric: mean curves with seed bands and the dense line."""
     rows_count = len(results.facets)
@@ -278,11 +300,19 @@ def plot_curves(plt, results, metrics, split, band, xscale):
             axis = axes[facet_index][metric_index]
             plotted_x = set()
             for pruner_index, pruner in enumerate(results.pruners):
-                points, failed, undefined = curve_points(results.pruned(facet, pruner), metric,
-                                                         split)
-                if not points:
+                points, stopped, failed, undefined = curve_points(results.pruned(facet, pruner),
+                                                                  metric, split)
+                if not points and not stopped:
                     continue
                 color = colors[pruner_index % len(colors)]
+                if xscale == "logit":
+                    stopped = [(x, v) for x, v in stopped if 0.0 < x < 1.0]
+                if stopped:
+                    axis.scatter([x for x, _ in stopped], [v for _, v in stopped], s=30,
+                                 facecolors="none", edgecolors=color, zorder=3,
+                                 label="%s, stopped by the rule" % pruner)
+                if not points:
+                    continue
                 xs = [x for x, _ in points]
                 plotted_x.update(xs)
                 stats = [summarize(values) for _, values in points]
@@ -311,7 +341,8 @@ def plot_curves(plt, results, metrics, split, band, xscale):
                 axis.set_xticks(sorted(plotted_x))
                 axis.set_xticklabels(["%g" % x for x in sorted(plotted_x)])
                 axis.minorticks_off()
-            axis.set_xlabel("target sparsity")
+            axis.set_xlabel("target sparsity (rings: sparsity kept at the stop)"
+                            if any_stopped(results, facet) else "target sparsity")
             axis.set_ylabel("%s %s" % (split, metric))
             axis.set_title(facet_title(facet), fontsize=10)
             axis.grid(True, alpha=0.3)

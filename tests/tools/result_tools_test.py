@@ -43,11 +43,16 @@ def iterative_rows():
                  {"achieved_sparsity": 0.50, "validation": 0.79, "met_stop_rule": True},
                  {"achieved_sparsity": 0.75, "validation": third,
                   "met_stop_rule": third > 0.75}]
+        log = {"steps": steps}
+        if third <= 0.75:
+            log["stopped_at_sparsity"] = 0.50
+            log["stop_reason"] = "validation auc 0.70 dropped more than 0.05 from the dense 0.81"
         rows.append({"kind": "pruned", "status": "ok", "dataset": {"name": "toy"},
                      "model": {"name": "fm"}, "pruner": {"name": "permutation"},
                      "seed": seed, "target_sparsity": 0.75,
-                     "metrics": {"test": auc(0.78), "validation": auc(third)},
-                     "schedule_log": {"steps": steps}})
+                     "metrics": {"test": auc(0.78 if third > 0.75 else 0.77),
+                                 "validation": auc(third)},
+                     "schedule_log": log})
     return rows
 
 
@@ -60,6 +65,17 @@ class StepPointsTest(unittest.TestCase):
     def test_row_without_steps(self):
         plot_results = load_tool("plot_results")
         self.assertEqual(plot_results.step_points(iterative_rows()[0]), [])
+
+
+class CurvePointsTest(unittest.TestCase):
+    def test_stopped_run_stays_off_the_target(self):
+        plot_results = load_tool("plot_results")
+        points, stopped, failed, undefined = plot_results.curve_points(
+            iterative_rows()[1:], "auc", "test")
+        # Seed 1 reached 0.75 with test AUC 0.78; seed 2 stopped and kept 0.50, AUC 0.77.
+        self.assertEqual(points, [(0.75, [0.78])])
+        self.assertEqual(stopped, [(0.50, 0.77)])
+        self.assertEqual((failed, undefined), (0, 0))
 
 
 @unittest.skipUnless(has_matplotlib(), "matplotlib is not installed")
