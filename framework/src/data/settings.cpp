@@ -1,5 +1,6 @@
 #include "data/settings.hpp"
 
+#include "core/join.hpp"
 #include "core/json_io.hpp"
 
 #include <cmath>
@@ -21,11 +22,7 @@ public:
 
     void read_choice(const boost::json::value& value, const std::string& path,
                      std::initializer_list<std::string_view> choices, std::string& out) {
-        std::string list;
-        for (std::string_view choice : choices) {
-            if (!list.empty()) list += ", ";
-            list += choice;
-        }
+        const std::string list = join(choices);
         if (!value.is_string()) {
             problem(path, json_io::serialize(value) + " is not a string", "use one of " + list);
             return;
@@ -90,12 +87,7 @@ public:
 
     void unknown_key(const std::string& path, std::string_view key,
                      std::initializer_list<std::string_view> known) {
-        std::string list;
-        for (std::string_view name : known) {
-            if (!list.empty()) list += ", ";
-            list += name;
-        }
-        problem(path, "unknown key \"" + std::string(key) + "\"", "use one of " + list);
+        problem(path, "unknown key \"" + std::string(key) + "\"", "use one of " + join(known));
     }
 
 private:

@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 #include "core/hash.hpp"
+#include "core/join.hpp"
 #include "core/json_io.hpp"
 #include "core/log.hpp"
 #include "data/settings.hpp"
@@ -211,10 +212,8 @@ void reject_unknown_keys(const object& o, const std::string& path,
                          const std::set<std::string>& known, Problems& problems) {
     for (const auto& entry : o) {
         if (known.count(std::string(entry.key())) == 0) {
-            std::string list;
-            for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
             problems.add(json_io::child_path(path, entry.key()),
-                         "unknown key; known keys here: " + list);
+                         "unknown key; known keys here: " + join(known));
         }
     }
 }
@@ -361,10 +360,8 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
     const object& root = document.as_object();
     for (const auto& entry : root) {
         if (kTopLevelKeys.count(std::string(entry.key())) == 0) {
-            std::string list;
-            for (const auto& k : kTopLevelKeys) list += (list.empty() ? "" : ", ") + k;
             problems.add(json_io::child_path("$", entry.key()),
-                         "unknown key; known top-level keys: " + list);
+                         "unknown key; known top-level keys: " + join(kTopLevelKeys));
         }
     }
 
@@ -689,9 +686,7 @@ bool is_metric_of_task(const std::string& task, const std::string& metric) {
 
 std::string metric_forms(const std::string& task) {
     if (task == "topk") return metrics::topk_metric_name_forms();
-    std::string list;
-    for (const auto& name : known_metrics(task)) list += (list.empty() ? "" : ", ") + name;
-    return "one of " + list;
+    return "one of " + join(known_metrics(task));
 }
 
 bool higher_is_better(const std::string& metric) {

@@ -1,5 +1,6 @@
 #include "plugin/parameters.hpp"
 
+#include "core/join.hpp"
 #include "core/json_io.hpp"
 
 #include <cmath>
@@ -60,11 +61,10 @@ std::string check_parameter_value(const boost::json::object& spec,
         bool found = false;
         for (const auto& choice : choices->as_array()) found = found || choice == value;
         if (!found) {
-            std::string list;
-            for (const auto& choice : choices->as_array()) {
-                list += (list.empty() ? "" : ", ") + json_io::serialize(choice);
-            }
-            return json_io::serialize(value) + " is not one of " + list;
+            return json_io::serialize(value) + " is not one of " +
+                   join_mapped(choices->as_array(), [](const boost::json::value& choice) {
+                       return json_io::serialize(choice);
+                   });
         }
     }
     if (value.is_array()) {
@@ -92,10 +92,8 @@ boost::json::object resolve_parameters(const PluginLibrary& plugin,
         std::string path = json_io::child_path(json_path, key);
         const boost::json::value* spec = schema.if_contains(key);
         if (spec == nullptr) {
-            std::string known;
-            for (const auto& entry : schema) {
-                known += (known.empty() ? "" : ", ") + std::string(entry.key());
-            }
+            const std::string known = join_mapped(
+                schema, [](const boost::json::key_value_pair& entry) { return entry.key(); });
             problems.push_back("invalid grid: " + path + ": unknown parameter of " +
                                kind_name(plugin.kind()) + " " + plugin.name() + "; known: " +
                                (known.empty() ? "none" : known));

@@ -1,6 +1,7 @@
 #include "plugin/plugin_registry.hpp"
 
 #include "core/errors.hpp"
+#include "core/join.hpp"
 #include "core/log.hpp"
 
 #include <algorithm>
@@ -155,10 +156,9 @@ std::shared_ptr<PluginLibrary> PluginRegistry::find(recprune_kind_t kind,
                               " plugin; move it to the right list");
         }
     }
-    std::string known;
-    for (const auto& candidate : names(kind)) known += (known.empty() ? "" : ", ") + candidate;
-    std::string searched;
-    for (const auto& dir : searched_) searched += (searched.empty() ? "" : ":") + dir.string();
+    const std::string known = join(names(kind));
+    const std::string searched =
+        join_mapped(searched_, [](const std::filesystem::path& dir) { return dir.string(); }, ":");
     // A rejected folder may hold the plugin, so its reason comes before "add its folder".
     std::string rejected_folders;
     for (const auto& rejected : rejected_) {

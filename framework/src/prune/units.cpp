@@ -1,6 +1,7 @@
 #include "prune/units.hpp"
 
 #include "core/errors.hpp"
+#include "core/join.hpp"
 #include "core/json_io.hpp"
 
 #include <algorithm>
@@ -285,11 +286,9 @@ UnitSet UnitSet::build(recprune_granularity_t granularity,
                        std::span<const recprune_tensor_t> tensors, const json::value& structure) {
     UnitSet set = UnitSetBuilder(granularity, tensors, structure).build();
     if (set.size() == 0) {
-        std::string supported;
-        for (auto other : supported_granularities(tensors, structure)) {
-            if (!supported.empty()) supported += ", ";
-            supported += granularity_name(other);
-        }
+        const std::string supported = join_mapped(
+            supported_granularities(tensors, structure),
+            [](recprune_granularity_t other) { return granularity_name(other); });
         throw ConfigError("no prunable units: granularity " +
                           std::string(granularity_name(granularity)) +
                           ": the model has no unit of this kind; choose a pruner granularity "

@@ -1,5 +1,6 @@
 #include "report/columns.hpp"
 
+#include "core/join.hpp"
 #include "core/json_io.hpp"
 
 #include <charconv>
@@ -129,12 +130,11 @@ std::vector<KeyValue> read_key_column(const std::vector<const boost::json::objec
             key.identity = json_io::serialize(*value);
             key.label = name;
             auto params = parameters_of(plugin);
-            std::string parameter_text;
-            for (const auto& param : varying[name]) {
-                const auto* param_value = params.if_contains(param);
-                if (!parameter_text.empty()) parameter_text += ", ";
-                parameter_text += param + "=" + (param_value ? value_text(*param_value) : "-");
-            }
+            const std::string parameter_text =
+                join_mapped(varying[name], [&](const std::string& param) {
+                    const auto* param_value = params.if_contains(param);
+                    return param + "=" + (param_value ? value_text(*param_value) : "-");
+                });
             if (!parameter_text.empty()) key.label += "(" + parameter_text + ")";
         } else {
             key.identity = json_io::serialize(*value);

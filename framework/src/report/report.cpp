@@ -1,6 +1,7 @@
 #include "report/report.hpp"
 
 #include "core/errors.hpp"
+#include "core/join.hpp"
 #include "core/json_io.hpp"
 #include "grid/grid.hpp"
 #include "report/columns.hpp"
@@ -70,13 +71,6 @@ std::vector<std::string> metrics_found(const Rows& rows, const std::string& spli
     return names;
 }
 
-/// Joins `names` with ", " for a message.
-std::string joined(const std::vector<std::string>& names) {
-    std::string text;
-    for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
-    return text;
-}
-
 /// Returns true when some row has a value at `column` (a row key or dotted path).
 bool column_in_rows(const Rows& rows, const std::string& column) {
     return std::any_of(rows.begin(), rows.end(), [&](const auto* row) {
@@ -113,10 +107,10 @@ void check_columns(const Rows& rows, const ReportOptions& options) {
         if (metric) {
             throw ConfigError("invalid option: --metric: \"" + column + "\" is not a " +
                               options.split + " metric of any row; the rows have " +
-                              joined(metrics) + "; pick one of those or give a dotted path");
+                              join(metrics) + "; pick one of those or give a dotted path");
         }
         throw ConfigError("invalid option: --metric: \"" + column + "\" is in no row; give a "
-                          "metric name (" + joined(metrics) + ") or a dotted path to a number");
+                          "metric name (" + join(metrics) + ") or a dotted path to a number");
     }
 }
 

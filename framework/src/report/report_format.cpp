@@ -1,5 +1,6 @@
 #include "report/report_format.hpp"
 
+#include "core/join.hpp"
 #include "report/columns.hpp"
 
 #include <algorithm>
@@ -309,11 +310,8 @@ std::string to_markdown(const Report& report, const FormatOptions& options) {
            std::to_string(report.pruned_rows) + " pruned, " + std::to_string(report.dense_rows) +
            " dense, " + std::to_string(report.failed_rows) + " failed";
     if (report.filtered_out > 0) {
-        std::string filters;
-        for (const auto& text : report.filter_texts) {
-            filters += (filters.empty() ? "" : ", ") + text;
-        }
-        out += "; " + std::to_string(report.filtered_out) + " rows left out by --where " + filters;
+        out += "; " + std::to_string(report.filtered_out) + " rows left out by --where " +
+               join(report.filter_texts);
     }
     out += ".\n";
     if (report.groups.empty()) return out + "\nNo pruned rows to report.\n";

@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 #include "core/hash.hpp"
+#include "core/join.hpp"
 #include "core/json_io.hpp"
 #include "core/log.hpp"
 #include "data/cache.hpp"
@@ -54,8 +55,7 @@ DatasetSlot load_dataset(const grid::DatasetEntry& entry, const std::filesystem:
     });
     double load_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (raw.row_count == 0) {
-        std::string files;
-        for (const auto& source : sources) files += (files.empty() ? "" : ", ") + source;
+        const std::string files = join(sources);
         throw DataError("empty dataset: " + entry.plugin.name + " (" +
                         (files.empty() ? std::string("no files") : files) +
                         "): the plugin read 0 rows; check that the files hold data in the "
