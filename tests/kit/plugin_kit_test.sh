@@ -55,6 +55,14 @@ install_recprune() {
     if grep -q '"output"' "$prefix/share/recprune/experiments/quickstart.json"; then
         fail "the installed quickstart grid still names an output folder inside the source tree"
     fi
+    # The installed binary loads the installed plugins, not those of the build it came from.
+    local outside
+    outside=$("$recprune" plugins --json | /usr/bin/python3 -c '
+import json, sys
+prefix = sys.argv[1]
+print(" ".join(p["file"] for p in json.load(sys.stdin)["plugins"]
+               if not p["file"].startswith(prefix + "/")))' "$prefix")
+    [[ -z "$outside" ]] || fail "the installed recprune loads plugins from outside $prefix: $outside"
 }
 
 # Scaffolds, builds and unit-tests plugin $2 (default kit_<kind>); prints the plugin folder.

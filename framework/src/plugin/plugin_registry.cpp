@@ -21,6 +21,17 @@ std::filesystem::path executable_dir() {
     return ec ? std::filesystem::path() : self.parent_path();
 }
 
+/// Returns true when `path` is `folder` or lies below it (after resolving both).
+bool is_within(const std::filesystem::path& path, const std::filesystem::path& folder) {
+    std::error_code ec;
+    const auto inner = std::filesystem::weakly_canonical(path, ec);
+    const auto outer = std::filesystem::weakly_canonical(folder, ec);
+    if (ec) return false;
+    const auto [end, unused] = std::mismatch(outer.begin(), outer.end(), inner.begin(),
+                                             inner.end());
+    return end == outer.end();
+}
+
 bool writable_by_others(const std::filesystem::path& path) {
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0) return false;
@@ -51,8 +62,12 @@ std::vector<std::filesystem::path> PluginRegistry::search_path(
             if (!entry.empty()) dirs.emplace_back(entry);
         }
     }
-    dirs.emplace_back(RECPRUNE_BUILD_PLUGIN_DIR);
+    // The build tree's plugins serve the binary built there. An installed copy skips them, so
+    // a later rebuild of the source tree cannot change what the installed recprune loads.
     auto exe = executable_dir();
+    if (exe.empty() || is_within(exe, RECPRUNE_BUILD_DIR)) {
+        dirs.emplace_back(RECPRUNE_BUILD_PLUGIN_DIR);
+    }
     if (!exe.empty()) dirs.push_back(exe.parent_path() / "lib" / "recprune" / "plugins");
     dirs.emplace_back(RECPRUNE_INSTALL_PLUGIN_DIR);
 
