@@ -2,6 +2,8 @@
 
 #include "core/errors.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -12,6 +14,9 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -26,15 +31,125 @@ boost::json::parse_options grid_parse_options() {
     return options;
 }
 
-// Boost.JSON 1.81 reports no position for a syntax error, so the failing input is fed again
-// to a stream parser, whose write_some() returns how many bytes it consumed before the error,
-// or before the text that follows a complete value. A text that ends too early is consumed
-// whole. Feeding one byte at a time instead is wrong in 1.81: a "//" comment split across
-// calls fails at the next token, so a grid that starts with a comment reported line 2.
-size_t find_error_offset(std::string_view text) {
-    boost::json::stream_parser parser({}, grid_parse_options());
-    boost::system::error_code ec;
-    return parser.write_some(text.data(), text.size(), ec);
+// Builds a value as boost::json::parse does, with two differences. Each double is read from its
+// text with std::from_chars, which rounds correctly. Boost.JSON 1.81 reads some doubles one unit
+// in the last place off (0.15384615384615385 came back as ...83), so a row read back from
+// results.jsonl did not equal the row written. And a key repeated in one object is an error,
+// where Boost.JSON keeps one of the values without a word.
+class ExactHandler {
+public:
+    static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+    static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+    static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+    static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+    using error_code = boost::system::error_code;
+    using string_view = boost::json::string_view;
+
+    bool on_document_begin(error_code&) {
+        stack_.reset();
+        return true;
+    }
+    bool on_document_end(error_code&) { return true; }
+    bool on_array_begin(error_code&) { return true; }
+    bool on_array_end(std::size_t count, error_code&) {
+        stack_.push_array(count);
+        return true;
+    }
+    bool on_object_begin(error_code&) {
+        keys_.emplace_back();
+        return true;
+    }
+    bool on_object_end(std::size_t count, error_code&) {
+        keys_.pop_back();
+        stack_.push_object(count);
+        return true;
+    }
+    bool on_string_part(string_view part, std::size_t, error_code&) {
+        stack_.push_chars(part);
+        return true;
+    }
+    bool on_string(string_view last, std::size_t, error_code&) {
+        stack_.push_string(last);
+        return true;
+    }
+    bool on_key_part(string_view part, std::size_t, error_code&) {
+        stack_.push_chars(part);
+        key_.append(part.data(), part.size());
+        return true;
+    }
+    bool on_key(string_view last, std::size_t, error_code& ec) {
+        key_.append(last.data(), last.size());
+        if (!keys_.back().insert(key_).second) {
+            duplicate_key_ = key_;
+            ec = boost::json::error::syntax;
+            return false;
+        }
+        key_.clear();
+        stack_.push_key(last);
+        return true;
+    }
+    bool on_number_part(string_view part, error_code&) {
+        number_.append(part.data(), part.size());
+        return true;
+    }
+    bool on_int64(std::int64_t value, string_view, error_code&) {
+        number_.clear();
+        stack_.push_int64(value);
+        return true;
+    }
+    bool on_uint64(std::uint64_t value, string_view, error_code&) {
+        number_.clear();
+        stack_.push_uint64(value);
+        return true;
+    }
+    bool on_double(double value, string_view last, error_code&) {
+        number_.append(last.data(), last.size());
+        double exact = 0.0;
+        const auto [end, error] =
+            std::from_chars(number_.data(), number_.data() + number_.size(), exact);
+        // from_chars rejects what JSON allows only at the range limits (1e999); keep Boost's
+        // value there.
+        const bool read = error == std::errc() && end == number_.data() + number_.size();
+        stack_.push_double(read ? exact : value);
+        number_.clear();
+        return true;
+    }
+    bool on_bool(bool value, error_code&) {
+        stack_.push_bool(value);
+        return true;
+    }
+    bool on_null(error_code&) {
+        stack_.push_null();
+        return true;
+    }
+    bool on_comment_part(string_view, error_code&) { return true; }
+    bool on_comment(string_view, error_code&) { return true; }
+
+    boost::json::value release() { return stack_.release(); }
+    const std::string& duplicate_key() const { return duplicate_key_; }
+
+private:
+    boost::json::value_stack stack_;
+    std::vector<std::unordered_set<std::string>> keys_;
+    std::string key_;
+    std::string number_;
+    std::string duplicate_key_;
+};
+
+/// Returns the 1-based line and column of byte `offset` of `text`.
+std::pair<size_t, size_t> line_and_column(std::string_view text, size_t offset) {
+    size_t line = 1;
+    size_t column = 1;
+    for (size_t i = 0; i < offset && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return {line, column};
 }
 
 void append_double(std::string& out, double value) {
@@ -104,25 +219,33 @@ void append_value(std::string& out, const boost::json::value& value, int indent,
 
 }  // namespace
 
-boost::json::value parse(std::string_view text, const std::string& source) {
+std::optional<boost::json::value> try_parse(std::string_view text, std::string* problem) {
+    boost::json::basic_parser<ExactHandler> parser(grid_parse_options());
     boost::system::error_code ec;
-    boost::json::value value = boost::json::parse(text, ec, {}, grid_parse_options());
-    if (!ec) return value;
-
-    size_t offset = find_error_offset(text);
-    size_t line = 1;
-    size_t column = 1;
-    for (size_t i = 0; i < offset && i < text.size(); ++i) {
-        if (text[i] == '\n') {
-            ++line;
-            column = 1;
-        } else {
-            ++column;
+    const size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+    // The parser stops after the value and the whitespace and comments behind it; anything
+    // else there is extra data, as boost::json::parse reports it.
+    if (!ec && consumed == text.size()) return parser.handler().release();
+    if (!ec) ec = boost::json::error::extra_data;
+    if (problem != nullptr) {
+        const auto [line, column] = line_and_column(text, consumed);
+        std::string reason = ec.message() + "; check the brackets, commas and quotes before "
+                                            "this point";
+        if (!parser.handler().duplicate_key().empty()) {
+            reason = "duplicate key \"" + parser.handler().duplicate_key() +
+                     "\" in one object; keep one of them";
+        } else if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+            reason = "the file starts with a UTF-8 byte order mark; save it without one";
         }
+        *problem = std::to_string(line) + ":" + std::to_string(column) + ": " + reason;
     }
-    throw ConfigError("invalid JSON: " + source + ":" + std::to_string(line) + ":" +
-                      std::to_string(column) + ": " + ec.message() +
-                      "; check the brackets, commas and quotes before this point");
+    return std::nullopt;
+}
+
+boost::json::value parse(std::string_view text, const std::string& source) {
+    std::string problem;
+    if (auto value = try_parse(text, &problem)) return std::move(*value);
+    throw ConfigError("invalid JSON: " + source + ":" + problem);
 }
 
 boost::json::value parse_file(const std::filesystem::path& path) {

@@ -5,14 +5,20 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace recprune::json_io {
 
-/// Parses `text` allowing comments and trailing commas. On a syntax error throws ConfigError
-/// "invalid JSON: <source>:<line>:<column>: <reason>; <fix>".
+/// Parses `text` allowing comments and trailing commas. Doubles read back exactly as
+/// serialize() wrote them, and a key repeated in one object is an error. On an error throws
+/// ConfigError "invalid JSON: <source>:<line>:<column>: <reason>; <fix>".
 boost::json::value parse(std::string_view text, const std::string& source);
+
+/// parse() without the exception: the value, or nullopt with "<line>:<column>: <reason>; <fix>"
+/// in `problem` when it is not NULL.
+std::optional<boost::json::value> try_parse(std::string_view text, std::string* problem = nullptr);
 
 /// Reads and parses a file like parse(); a missing file is a ConfigError naming the path.
 boost::json::value parse_file(const std::filesystem::path& path);

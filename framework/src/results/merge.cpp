@@ -149,7 +149,8 @@ MergeReport merge_results(const std::filesystem::path& output,
         for (const auto& folder : folders) {
             auto found = folder.lines.find(id);
             if (found == folder.lines.end()) continue;
-            const std::string key = result_key(boost::json::parse(found->second).as_object());
+            const std::string key =
+                result_key(json_io::parse(found->second, folder.path.string()).as_object());
             if (chosen == nullptr) {
                 chosen = &found->second;
                 chosen_folder = &folder;
@@ -171,7 +172,7 @@ MergeReport merge_results(const std::filesystem::path& output,
             continue;
         }
         merged_lines.emplace_back(id, *chosen);
-        rows.push_back(boost::json::parse(*chosen).as_object());
+        rows.push_back(json_io::parse(*chosen, chosen_folder->path.string()).as_object());
         if (rows.back().at("status") == "failed") ++report.failed;
     }
     for (const auto& folder : folders) {

@@ -27,9 +27,9 @@ std::string read_all(const std::filesystem::path& path) {
 
 // One row line of a results.jsonl: its cell id when it parses as a row, else empty.
 std::string cell_id_of(std::string_view line, boost::json::object* row_out) {
-    boost::system::error_code ec;
-    auto value = boost::json::parse(line, ec);
-    if (ec || !value.is_object()) return "";
+    auto parsed = json_io::try_parse(line);
+    if (!parsed || !parsed->is_object()) return "";
+    boost::json::value& value = *parsed;
     const auto* id = value.as_object().if_contains("cell_id");
     if (id == nullptr || !id->is_string() || id->as_string().empty()) return "";
     std::string text(id->as_string());
@@ -369,7 +369,7 @@ std::vector<boost::json::object> read_rows(const std::filesystem::path& path) {
     if (path.extension() == ".jsonl") {
         std::vector<boost::json::object> rows;
         for (const auto& [id, line] : read_row_lines(path)) {
-            rows.push_back(boost::json::parse(line).as_object());
+            rows.push_back(json_io::parse(line, path.string()).as_object());
         }
         return rows;
     }

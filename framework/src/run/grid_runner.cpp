@@ -269,7 +269,7 @@ RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry
             return;
         }
         store.append_line(result.row_line);
-        boost::json::object row = boost::json::parse(result.row_line).as_object();
+        boost::json::object row = json_io::parse(result.row_line, "result row").as_object();
         const bool failed = row.at("status") == "failed";
         RECPRUNE_INFO("sched", "finished {} ({})", describe_cell(cell, datasets[cell.dataset]),
                       json_io::serialize(row.at("status")));
