@@ -297,6 +297,12 @@ def grid_cases():
              ("grid.json:1:20: extra data",)),
         Case("grid", "empty grid file", validate_grid(""), EXIT_CONFIG,
              ("grid.json:1:1: incomplete JSON",)),
+        Case("grid", "a key repeated in one object",
+             validate_grid('{"seeds": [7],\n "seeds": [1]}'), EXIT_CONFIG,
+             ("grid.json:2:", 'duplicate key "seeds"')),
+        Case("grid", "a UTF-8 byte order mark before the grid",
+             validate_grid('\ufeff{"seeds": [1]}'), EXIT_CONFIG,
+             ("grid.json:1:1: the file starts with a UTF-8 byte order mark",)),
         Case("grid", "grid file not found",
              lambda context, folder: ["validate", "no-such-grid.json", "-q"], EXIT_CONFIG,
              ("no-such-grid.json: No such file or directory",)),
@@ -718,6 +724,18 @@ def full_disk_prepare(context, folder):
     return ["run", "base.json", "-o", "out", "-q", "--no-cache", "--threads", "1"]
 
 
+def results_json_folder_prepare(context, folder):
+    (folder / "out" / "results.json").mkdir(parents=True)
+    return full_disk_prepare(context, folder)
+
+
+def report_to_file_prepare(context, folder):
+    write_text(folder / "results.jsonl",
+               (context.shared / "finished" / "results.jsonl").read_text(encoding="utf-8"))
+    write_text(folder / "outfile", "")
+    return ["report", "results.jsonl", "--output-dir", "outfile", "-q"]
+
+
 def results_cases():
     nan_json = "results/nan.json"
     return [
@@ -774,6 +792,13 @@ def results_cases():
              resume_prepare(lambda text: "garbage\n" + text), EXIT_OK,
              ("dropped line 1 of out/results.jsonl: not a result row",),
              verify=check_stdout_contains("3 rows (0 run, 3 reused, 0 failed)")),
+        Case("results", "run: results.json is a folder",
+             results_json_folder_prepare, EXIT_OUTPUT,
+             ("cannot replace out/results.json: Is a directory", "move away"),
+             cells_may_run=True),
+        Case("results", "report: --output-dir names a file",
+             report_to_file_prepare, EXIT_CONFIG,
+             ("--output-dir outfile: is a file",)),
         Case("results", "run: disk full after the first row (4 KiB file size limit)",
              full_disk_prepare, EXIT_OUTPUT,
              ("cannot append to out/results.jsonl: File too large",

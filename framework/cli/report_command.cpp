@@ -144,6 +144,12 @@ int command_report(const std::vector<std::string>& args) {
     format_options.show_dense = !no_dense;
 
     std::vector<std::filesystem::path> paths(inputs.begin(), inputs.end());
+    std::error_code ec;
+    if (!no_files && !output_dir.empty() && std::filesystem::exists(output_dir, ec) &&
+        !std::filesystem::is_directory(output_dir, ec)) {
+        throw ConfigError("invalid option: --output-dir " + output_dir +
+                          ": is a file, not a folder; give a folder or --no-files");
+    }
     auto rows = report::read_results(paths);
     report::Report built = report::build_report(rows, options);
 

@@ -275,11 +275,13 @@ std::string serialize_pretty(const boost::json::value& value) {
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
     std::filesystem::path temporary = path;
     temporary += ".tmp." + std::to_string(::getpid());
+    const auto failed = [&](const std::string& what, int error) {
+        ::unlink(temporary.c_str());
+        return OutputError(what + ": " + std::strerror(error) +
+                           "; free disk space or fix the folder's permissions and rerun");
+    };
     int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        throw std::runtime_error("cannot write " + temporary.string() + ": " +
-                                 std::strerror(errno));
-    }
+    if (fd < 0) throw failed("cannot write " + temporary.string(), errno);
     size_t written = 0;
     while (written < content.size()) {
         ssize_t n = ::write(fd, content.data() + written, content.size() - written);
@@ -287,19 +289,19 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
             if (errno == EINTR) continue;
             int saved = errno;
             ::close(fd);
-            ::unlink(temporary.c_str());
-            throw std::runtime_error("cannot write " + temporary.string() + ": " +
-                                     std::strerror(saved));
+            throw failed("cannot write " + temporary.string(), saved);
         }
         written += static_cast<size_t>(n);
     }
     if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        int saved = errno;
-        ::unlink(temporary.c_str());
-        throw std::runtime_error("cannot flush " + temporary.string() + ": " +
-                                 std::strerror(saved));
+        throw failed("cannot flush " + temporary.string(), errno);
     }
-    std::filesystem::rename(temporary, path);
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        const int saved = errno;
+        ::unlink(temporary.c_str());
+        throw OutputError("cannot replace " + path.string() + ": " + std::strerror(saved) +
+                          "; move away what is at that path (a folder, say) and rerun");
+    }
 }
 
 std::string child_path(const std::string& parent, std::string_view key) {

@@ -84,7 +84,12 @@ std::vector<boost::json::object> read_results(const std::vector<std::filesystem:
 std::vector<std::filesystem::path> write_report_files(const Report& report,
                                                       const FormatOptions& options,
                                                       const std::filesystem::path& folder) {
-    std::filesystem::create_directories(folder);
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) {
+        throw OutputError("cannot create report folder: " + folder.string() + ": " +
+                          ec.message() + "; give another --output-dir or --no-files");
+    }
     std::vector<std::pair<std::string, std::string>> files = {
         {"report.md", to_markdown(report, options)},
         {"groups.csv", groups_csv(report)},
