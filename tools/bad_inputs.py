@@ -300,6 +300,12 @@ def grid_cases():
         Case("grid", "a key repeated in one object",
              validate_grid('{"seeds": [7],\n "seeds": [1]}'), EXIT_CONFIG,
              ("grid.json:2:", 'duplicate key "seeds"')),
+        Case("grid", "on_bad_line given in the dataset's params",
+             validate_grid('{"datasets": [{"name": "movietweetings", "params": '
+                           '{"path": "{data}", "on_bad_line": "skip"}}], "models": ["fm"]}'),
+             EXIT_CONFIG,
+             ("$.datasets[0].params.on_bad_line: set on the dataset entry",
+              "move it to $.datasets[0].on_bad_line")),
         Case("grid", "a UTF-8 byte order mark before the grid",
              validate_grid('\ufeff{"seeds": [1]}'), EXIT_CONFIG,
              ("grid.json:1:1: the file starts with a UTF-8 byte order mark",)),
