@@ -557,6 +557,10 @@ def world_writable_case(title, folder_mode, file_mode, extra, expected_exit, exp
 def plugin_cases():
     world_writable = 0o777
     return [
+        Case("plugin", "new-plugin with the name of a built-in pruner",
+             lambda context, folder: ["new-plugin", "pruner", "magnitude", "-o", "scaffold"],
+             EXIT_CONFIG, ('"magnitude" is taken by the pruner plugin',
+                           "pick another name")),
         fixture_case("ABI major 2", "fixture_abi_major_two", "ABI major 2, host 1"),
         fixture_case("ABI minor newer than the host", "fixture_newer_minor",
                      "ABI 1.1 is newer than the host's 1.0"),

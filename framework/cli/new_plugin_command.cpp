@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 #include "core/json_io.hpp"
+#include "plugin/plugin_registry.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -76,6 +77,20 @@ void check_name(const std::string& name) {
         throw ConfigError("invalid plugin name: \"" + name +
                           "\": use lower-case letters, digits and '_', starting with a letter, "
                           "at most 64 characters, such as my_pruner");
+    }
+}
+
+/// Throws ConfigError when a plugin on the default search path already has `name`: names are
+/// unique across kinds, and a --plugin-dir copy of that name would silently replace it.
+void check_name_free(const std::string& name) {
+    plugin::PluginRegistry registry;
+    registry.discover(plugin::PluginRegistry::search_path({}), false);
+    for (const auto& plugin : registry.plugins()) {
+        if (plugin->name() != name) continue;
+        throw ConfigError("invalid plugin name: \"" + name + "\" is taken by the " +
+                          plugin::kind_name(plugin->kind()) + " plugin " +
+                          plugin->path().string() +
+                          "; pick another name, such as my_" + name);
     }
 }
 
@@ -205,6 +220,7 @@ int command_new_plugin(const std::vector<std::string>& args) {
                           "\": not one of pruner, dataset, model; give one of them");
     }
     check_name(name);
+    check_name_free(name);
     const Installation installation = find_installation();
     const fs::path folder = output.empty() ? fs::path(name) : fs::path(output);
     if (fs::exists(folder) && !(fs::is_directory(folder) && fs::is_empty(folder)) && !force) {
