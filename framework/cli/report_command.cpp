@@ -1,12 +1,15 @@
 #include "report_command.hpp"
 
 #include "core/errors.hpp"
+#include "core/join.hpp"
 #include "core/log.hpp"
 #include "report/report.hpp"
 #include "report/report_files.hpp"
 #include "report/report_format.hpp"
 
 #include <boost/program_options.hpp>
+
+#include <algorithm>
 
 #include <iostream>
 
@@ -139,6 +142,15 @@ int command_report(const std::vector<std::string>& args) {
                           ": outside 0 to 17; give for example 4");
     }
     if (!group_by.empty()) options.group_by = split_list(group_by);
+    // The default column may be absent from a custom grouping (then there is no area table);
+    // a column the user named must be there.
+    if (!vm["curve-x"].defaulted() &&
+        std::find(options.group_by.begin(), options.group_by.end(), options.curve_x) ==
+            options.group_by.end()) {
+        throw ConfigError("invalid option: --curve-x " + options.curve_x +
+                          ": not one of the group columns (" + join(options.group_by) +
+                          "); give one of them, or add it to --group-by");
+    }
     options.values = split_list(metrics);
     options.filters = parse_filters(where);
     format_options.show_dense = !no_dense;

@@ -93,6 +93,9 @@ std::string summary_table(const std::vector<boost::json::object>& rows,
     using Key = std::tuple<std::string, std::string, std::string, std::string, double>;
     std::map<Key, std::map<std::string, Stats>> groups;
     std::map<Key, size_t> seeds;
+    // Rows that finished below their target (the stop rule or the model's limit ended them)
+    // show the target in the sparsity column, so the seeds cell counts them.
+    std::map<Key, size_t> not_reached;
     auto labels = pruner_labels(rows);
     for (const auto& row : rows) {
         bool dense = row.at("kind") == "dense";
@@ -101,6 +104,7 @@ std::string summary_table(const std::vector<boost::json::object>& rows,
                 dense ? "-" : text_of(row, "schedule"),
                 json_io::as_double(row.at("target_sparsity"))};
         ++seeds[key];
+        if (row.at("status") == "target_not_reached") ++not_reached[key];
         bool failed = row.at("status") == "failed";
         for (const auto& metric : metrics) {
             Stats& stats = groups[key][metric];
@@ -130,9 +134,12 @@ std::string summary_table(const std::vector<boost::json::object>& rows,
     for (const auto& [key, stats] : groups) {
         char sparsity[32];
         std::snprintf(sparsity, sizeof(sparsity), "%.3g", std::get<4>(key));
+        std::string seeds_text = std::to_string(seeds.at(key));
+        if (not_reached.count(key) != 0) {
+            seeds_text += " (" + std::to_string(not_reached.at(key)) + " not reached)";
+        }
         std::vector<std::string> line = {std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                                         std::get<3>(key), sparsity,
-                                         std::to_string(seeds.at(key))};
+                                         std::get<3>(key), sparsity, seeds_text};
         for (const auto& metric : metrics) line.push_back(format_stats(stats.at(metric)));
         table.push_back(line);
     }

@@ -98,7 +98,9 @@ ResourceEstimate estimate_resources(const grid::Grid& grid,
         largest_model = std::max(largest_model, bytes);
         if (cell.dense && groups.insert(cell.group_id).second) baseline_bytes += bytes;
     }
-    const uint64_t running = static_cast<uint64_t>(std::max(1, cells_at_once));
+    // No more cells run at once than there are cells to run, whatever the -j value.
+    const uint64_t running = std::max<uint64_t>(
+        1, std::min<uint64_t>(static_cast<uint64_t>(std::max(1, cells_at_once)), cells_to_run));
     const uint64_t cell_bytes = running * kCopiesPerRunningCell * largest_model;
 
     ResourceEstimate estimate;
