@@ -260,10 +260,11 @@ def curve_points(rows, metric, split):
             failed += 1
             continue
         value = metric_value(row, metric, split)
+        kept = stopped_sparsity(row)
         if value is None:
             undefined += 1
-        elif stopped_sparsity(row) is not None:
-            stopped.append((stopped_sparsity(row), value))
+        elif kept is not None:
+            stopped.append((kept, value))
         else:
             by_sparsity[sparsity].append(value)
     points = [(x, values) for x, values in sorted(by_sparsity.items()) if values]

@@ -140,7 +140,6 @@ inline double process_cpu_seconds() {
     return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
-/// Median wall-clock and CPU seconds per step.
 /// Options every benchmark driver takes: the precision, the thread count and the timing loop.
 struct CommonOptions {
     std::string precision = "f32";
@@ -150,14 +149,15 @@ struct CommonOptions {
     int warmup = 3;
 };
 
-/// Reads "--key value" pairs into `common`, handing the keys it does not know to
-/// `extra(key, value)`, which returns false for a key it does not know either.
+/// Reads "--key value" pairs into `common` and passes any other key to `extra(key, value)`,
+/// which returns false when it does not take that key either.
 template <typename Extra>
 void parse_options(int argc, char** argv, CommonOptions& common, Extra&& extra) {
     for (int i = 1; i < argc; i += 2) {
         const std::string key = argv[i];
         if (i + 1 >= argc) {
-            throw std::invalid_argument("option " + key + " has no value; see the file header");
+            throw std::invalid_argument("missing value: option " + key +
+                                        " has none; see the file header");
         }
         const std::string value = argv[i + 1];
         if (key == "--precision") common.precision = value;
@@ -166,11 +166,13 @@ void parse_options(int argc, char** argv, CommonOptions& common, Extra&& extra) 
         else if (key == "--repeats") common.repeats = std::stoi(value);
         else if (key == "--warmup") common.warmup = std::stoi(value);
         else if (!extra(key, value)) {
-            throw std::invalid_argument("unknown option " + key + "; see the file header");
+            throw std::invalid_argument("invalid option: " + key +
+                                        " is unknown; see the file header");
         }
     }
 }
 
+/// Median wall-clock and CPU seconds per step.
 struct StepTime {
     double wall = 0.0;
     double cpu = 0.0;

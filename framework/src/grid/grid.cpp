@@ -383,9 +383,10 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
         data::DataSettings parsed = data::parse_data_settings(settings, path, problems.list);
         // Every dataset plugin declares on_bad_line, but the host sets it from the entry (it is
         // part of the data's cache key), so a value in params would be overwritten unseen.
-        const auto* given = datasets[i].is_object() ? datasets[i].as_object().if_contains("params")
-                                                    : nullptr;
-        if (given != nullptr && given->is_object() && given->as_object().contains("on_bad_line")) {
+        const auto* written_params =
+            datasets[i].is_object() ? datasets[i].as_object().if_contains("params") : nullptr;
+        if (written_params != nullptr && written_params->is_object() &&
+            written_params->as_object().contains("on_bad_line")) {
             problems.add(path + ".params.on_bad_line",
                          "set on the dataset entry, not in its params; move it to " + path +
                              ".on_bad_line");

@@ -144,8 +144,8 @@ void Optimizer::step(std::span<const recprune_tensor_t> tensors,
 
     // Tensors are independent, so they update in parallel and the result does not depend on
     // the thread count. Nothing in the loop throws, so no exception can leave the region.
-    // Known limit: touched rows are read again here after the backward pass evicted most of
-    // them; updating each table right after its scatter needs a per-tensor hook in the ABI.
+    // Known limit: touched rows are read again here, after the backward pass evicted most of
+    // them. Updating each table right after its scatter needs a per-tensor hook in the ABI.
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
     for (uint32_t t = 0; t < count; ++t) {
         const recprune_tensor_t& tensor = tensors[t];

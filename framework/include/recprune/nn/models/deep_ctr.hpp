@@ -261,12 +261,10 @@ public:
     }
 
 private:
-    /// Writes the gradient of every field's embedding into field_grads_, field after field
-    /// ([field][row][dim], as FieldEmbeddings::backward_field_major() reads it): the MLP's
-    /// input gradient plus, in DeepFM, the FM term's g (S - e_f). This pass reads the
-    /// row-major blocks in order; the embedding bags then read their gradients in order too.
-    /// Reading one field's 64 bytes of each sample's 1.6 KB row of the block instead, the
-    /// bags waited on memory for most of the backward pass.
+    /// Writes each field's embedding gradient (the MLP's input gradient plus, in DeepFM, the
+    /// FM term's g (S - e_f)) into field_grads_ as [field][row][dim], reading the row-major
+    /// blocks in order. The bags then stream it instead of reading one strided slice per
+    /// sample, which made them wait on memory for most of the backward pass.
     void collect_field_gradients(const float* logit_grads, int64_t rows) {
         const uint32_t width = block_width();
         const auto fields = static_cast<uint32_t>(fields_.size());
