@@ -5,7 +5,7 @@
 //                    [--steps 10] [--repeats 5] [--warmup 3] [--time-dense yes|no]
 //
 // --time-dense no times only the compacted models (the dense figures and ratios are then null),
-// so that a profiler run on this driver sees the compacted forward pass alone.
+// so that a profiler run on this driver records the compacted forward pass alone.
 //
 // For a fraction p, the compaction plan keeps the first round((1 - p) x n) of the 16 embedding
 // dimensions and of the neurons of each hidden layer (256 and 128), and every field and row.
