@@ -494,6 +494,7 @@ Report build_report(const std::vector<boost::json::object>& rows, const ReportOp
         }
         report.groups.push_back(std::move(group));
     }
+    report.statistics_over_rows = mixed_seeds;
     if (mixed_seeds) {
         report.notes.push_back("some groups hold several rows of one seed, so a column left out "
                                "of the grouping varies inside them; statistics are over rows");

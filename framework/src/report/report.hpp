@@ -102,6 +102,9 @@ struct Report {
     size_t dense_rows = 0;                  ///< dense rows those pruned rows started from
     size_t failed_rows = 0;                 ///< pruned and dense rows above that failed
     std::vector<std::string> notes;         ///< caveats found while building, one sentence each
+    /// True when some line contains several rows of one seed, so its statistics are over rows
+    /// that differ in a column left out of the grouping, not over seeds.
+    bool statistics_over_rows = false;
 };
 
 /// Builds the report. Rows are result rows as written by `recprune run`; dense rows serve as

@@ -100,6 +100,12 @@ std::vector<std::vector<std::string>> curve_labels(const Report& report) {
     return labels;
 }
 
+/// Names what the spread of a cell is taken over: seeds, unless a line pools several rows of one
+/// seed (grouped by fewer columns than the grid's axes).
+std::string spread_text(const Report& report) {
+    return report.statistics_over_rows ? "over the rows of each line" : "over seeds";
+}
+
 bool any_not_reached(const Report& report) {
     return std::any_of(report.groups.begin(), report.groups.end(),
                        [](const GroupRow& group) { return group.not_reached > 0; });
@@ -321,7 +327,7 @@ std::string to_markdown(const Report& report, const FormatOptions& options) {
     std::string fixed = fixed_columns_text(report.group_columns, labels.front(), visible);
     out += "\nGrouped by " + join_columns(report.group_columns) + ". ";
     if (!fixed.empty()) out += "Same in every line: " + fixed + ". ";
-    out += "Cells show the mean ± sample standard deviation over seeds";
+    out += "Cells show the mean ± sample standard deviation " + spread_text(report);
     if (options.show_dense) out += "; a dense column shows the dense models the rows started from";
     if (options.bold_best) {
         out += "; bold marks the best value among lines that differ only in " +
@@ -413,7 +419,8 @@ std::string groups_latex(const Report& report, const FormatOptions& options) {
     auto labels = group_labels(report);
     auto visible = varying_columns(labels, report.group_columns.size());
     std::string fixed = fixed_columns_text(report.group_columns, labels.front(), visible);
-    std::string comment = report.split + " split, mean $\\pm$ sample standard deviation over seeds";
+    std::string comment =
+        report.split + " split, mean $\\pm$ sample standard deviation " + spread_text(report);
     if (!fixed.empty()) comment += "; same in every line: " + fixed;
     Table table = build_group_table(report, options, visible, " $\\pm$ ", {"\\textbf{", "}"});
     return latex_table(escape_labels(std::move(table), visible.size()), comment);

@@ -107,7 +107,7 @@ public:
                         text::fail(
                             where, "click",
                             "expected a click label 0 or 1, found " + text::quote_value(click),
-                            "fix the value, or set on_bad_line to \"skip\"");
+                            text::or_skip_bad_lines("fix the value"));
                     }
                     columns[0]->numeric[row] = click == "1" ? 1.0 : 0.0;
                 }
@@ -172,7 +172,7 @@ private:
         uint64_t packed = 0;
         if (text_value.size() != 8 || !text::try_parse_uint(text_value, packed)) {
             text::fail(where, "hour", "expected YYMMDDHH, found " + text::quote_value(text_value),
-                       "fix the value, or set on_bad_line to \"skip\"");
+                       text::or_skip_bad_lines("fix the value"));
         }
         const auto year = static_cast<int64_t>(packed / 1000000);
         const auto month = static_cast<int64_t>(packed / 10000 % 100);
@@ -180,7 +180,7 @@ private:
         const auto hour = static_cast<int64_t>(packed % 100);
         if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23) {
             text::fail(where, "hour", "expected YYMMDDHH, found " + text::quote_value(text_value),
-                       "fix the value, or set on_bad_line to \"skip\"");
+                       text::or_skip_bad_lines("fix the value"));
         }
         return days_since_epoch(2000 + year, month, day) * 24 + hour;
     }

@@ -112,7 +112,7 @@ public:
                         text::fail(
                             where, "label",
                             "expected a click label 0 or 1, found " + text::quote_value(label),
-                            "fix the value, or set on_bad_line to \"skip\"");
+                            text::or_skip_bad_lines("fix the value"));
                     }
                     columns[0]->numeric[row] = label == "1" ? 1.0 : 0.0;
                 }
@@ -125,7 +125,7 @@ public:
                             text::fail(
                                 where, columns[first_integer + index]->name,
                                 "expected an integer count, found " + text::quote_value(value),
-                                "fix the value, or set on_bad_line to \"skip\"");
+                                text::or_skip_bad_lines("fix the value"));
                         }
                         number = static_cast<double>(integer);
                     }

@@ -99,7 +99,7 @@ public:
                 split_whitespace(line, tokens);
                 if (tokens.empty()) {
                     text::fail(where, "label", "expected a label, found an empty line",
-                               "remove empty lines, or set on_bad_line to \"skip\"");
+                               text::or_skip_bad_lines("remove empty lines"));
                 }
                 double label = text::parse_double(tokens[0], where, "label");
                 uint64_t non_unit = parse_entries(tokens, where, row_entries);

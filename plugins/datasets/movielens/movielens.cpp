@@ -199,7 +199,7 @@ private:
                     text::fail(where, "age",
                                "expected an age code of 1, 18, 25, 35, 45, 50 or 56, found " +
                                    text::quote_value(fields[2]),
-                               "fix the value, or set on_bad_line to \"skip\"");
+                               text::or_skip_bad_lines("fix the value"));
                 }
                 text::parse_uint(fields[3], where, "occupation");
                 UserFeatures features;
@@ -219,7 +219,7 @@ private:
         if (gender != "M" && gender != "F") {
             text::fail(where, "gender",
                        "expected \"M\" or \"F\", found " + text::quote_value(gender),
-                       "fix the value, or set on_bad_line to \"skip\"");
+                       text::or_skip_bad_lines("fix the value"));
         }
     }
 
@@ -239,7 +239,7 @@ private:
                     if (flag != "0" && flag != "1") {
                         text::fail(where, kGenres100k[genre],
                                    "expected a genre flag 0 or 1, found " + text::quote_value(flag),
-                                   "fix the value, or set on_bad_line to \"skip\"");
+                                   text::or_skip_bad_lines("fix the value"));
                     }
                     flags[genre] = flag == "1";
                 }

@@ -146,7 +146,7 @@ private:
             text::fail(where, "movie_id",
                        "expected a numeric IMDb id such as \"0120735\", found " +
                            text::quote_value(movie_id),
-                       "fix the value, or set on_bad_line to \"skip\" to drop such lines");
+                       text::or_skip_bad_lines("fix the value"));
         }
     }
 
@@ -176,7 +176,7 @@ private:
                     text::fail(
                         where, "rating",
                         "expected a rating in [0, 10], found " + text::quote_value(fields[2]),
-                        "fix the value, or set on_bad_line to \"skip\"");
+                        text::or_skip_bad_lines("fix the value"));
                 }
                 int64_t time = text::parse_int(fields[3], where, "timestamp");
 

@@ -73,7 +73,8 @@ TEST_CASE("avazu: a bad hour names line and field") {
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}}),
                          (("malformed data: " + path +
                            ":3: field \"hour\": expected YYMMDDHH, "
-                           "found \"14132100\"; fix the value, or set on_bad_line to \"skip\"")
+                           "found \"14132100\"; fix the value, or set \"on_bad_line\": "
+                           "\"skip\" in the grid's dataset entry to drop such lines")
                               .c_str()),
                          PluginCallError);
 }

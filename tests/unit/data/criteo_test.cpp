@@ -112,7 +112,8 @@ TEST_CASE("criteo: a non-numeric count names file, line and field") {
     CHECK_THROWS_WITH_AS(plugin.load({{"path", path}}),
                          (("malformed data: " + path +
                            ":2: field \"I3\": expected an integer "
-                           "count, found \"x3\"; fix the value, or set on_bad_line to \"skip\"")
+                           "count, found \"x3\"; fix the value, or set \"on_bad_line\": "
+                           "\"skip\" in the grid's dataset entry to drop such lines")
                               .c_str()),
                          PluginCallError);
 }

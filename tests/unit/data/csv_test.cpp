@@ -64,7 +64,8 @@ TEST_CASE("csv: a header read as data is an error on line 1") {
         plugin.load({{"path", path}, {"header", false}, {"columns", user_item_label()}}),
         (("malformed data: " + path +
           ":1: field \"label\": expected a finite number, found "
-          "\"label\"; fix the value, or set on_bad_line to \"skip\" to drop such lines")
+          "\"label\"; fix the value, or set \"on_bad_line\": \"skip\" in the grid's "
+          "dataset entry to drop such lines")
              .c_str()),
         PluginCallError);
 }

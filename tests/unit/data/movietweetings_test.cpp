@@ -94,8 +94,8 @@ TEST_CASE("movietweetings: a bad line is reported with file, line and field") {
         CHECK(std::string(error.what()) ==
               "malformed data: " + folder +
                   "/ratings.dat:3: field \"rating\": expected a finite "
-                  "number, found \"x\"; fix the value, or set on_bad_line to \"skip\" to drop such "
-                  "lines");
+                  "number, found \"x\"; fix the value, or set \"on_bad_line\": \"skip\" in the "
+                  "grid's dataset entry to drop such lines");
     }
 }
 

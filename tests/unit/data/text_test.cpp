@@ -185,7 +185,8 @@ TEST_CASE("text: a parse error names file, line, field and the value found") {
     } catch (const text::ParseError& error) {
         CHECK(std::string(error.what()) ==
               "malformed data: ratings.dat:12: field \"rating\": expected a finite number, found "
-              "\"rating\"; fix the value, or set on_bad_line to \"skip\" to drop such lines");
+              "\"rating\"; fix the value, or set \"on_bad_line\": \"skip\" in the grid's "
+              "dataset entry to drop such lines");
         CHECK(error.file() == "ratings.dat");
         CHECK(error.line() == 12);
         CHECK(error.field() == "rating");

@@ -683,6 +683,28 @@ TEST_CASE("report format: Markdown moves single-valued columns out") {
     CHECK(markdown.find("0.7000 ± 0.1414") != std::string::npos);
 }
 
+TEST_CASE("report format: header names what pooled rows spread over") {
+    // Two pruners of seed 1 grouped by seed alone: the line pools rows that differ in pruner.
+    std::vector<boost::json::object> rows = {make_row(pruned("random", 0.5, 1, 0.6)),
+                                             make_row(pruned("magnitude", 0.5, 1, 0.8))};
+    ReportOptions options = by_pruner_and_sparsity();
+    options.group_by = {"seed"};
+    Report pooled = build_report(rows, options);
+    Report by_seed = build_report({rows[0]}, options);
+
+    std::string pooled_markdown = recprune::report::to_markdown(pooled, {});
+    std::string by_seed_markdown = recprune::report::to_markdown(by_seed, {});
+    std::string pooled_latex = recprune::report::groups_latex(pooled, {});
+
+    CHECK(pooled.statistics_over_rows);
+    CHECK(pooled_markdown.find("deviation over the rows of each line") != std::string::npos);
+    CHECK(pooled_markdown.find("over seeds") == std::string::npos);
+    CHECK(pooled_markdown.find("statistics are over rows") != std::string::npos);
+    CHECK(pooled_latex.find("deviation over the rows of each line") != std::string::npos);
+    CHECK_FALSE(by_seed.statistics_over_rows);
+    CHECK(by_seed_markdown.find("deviation over seeds") != std::string::npos);
+}
+
 TEST_CASE("report format: Markdown shows undefined counts") {
     std::vector<boost::json::object> rows = {make_row(pruned("random", 0.5, 1, 0.6)),
                                              make_row(pruned("random", 0.5, 2, std::nullopt))};

@@ -82,7 +82,7 @@ public:
                 if (value != 0.0 && value != 1.0) {
                     text::fail(where, "label", "expected 0 or 1, found " +
                                                    text::quote_value(fields[3]),
-                               "fix the value, or set on_bad_line to \"skip\"");
+                               text::or_skip_bad_lines("fix the value"));
                 }
                 text::split(fields[2], "|", tag_names);
                 if (fields[2].empty()) tag_names.clear();

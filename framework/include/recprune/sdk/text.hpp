@@ -73,6 +73,13 @@ inline std::string quote_value(std::string_view value) {
     return out;
 }
 
+/// Returns `fix` followed by the other way out, skipping such lines. on_bad_line is a key of the
+/// grid's dataset entry, not a plugin parameter, so the message names where it goes.
+inline std::string or_skip_bad_lines(std::string_view fix) {
+    return std::string(fix) +
+           ", or set \"on_bad_line\": \"skip\" in the grid's dataset entry to drop such lines";
+}
+
 /// Throws a ParseError for `field` at `where`: "<why>; <fix>" follows the place.
 [[noreturn]] inline void fail(const Location& where, std::string_view field, std::string_view why,
                               std::string_view fix) {
@@ -628,7 +635,7 @@ inline int64_t parse_int(std::string_view text, const Location& where, std::stri
     int64_t value = 0;
     if (!try_parse_int(text, value)) {
         fail(where, field, "expected an integer, found " + quote_value(text),
-             "fix the value, or set on_bad_line to \"skip\" to drop such lines");
+             or_skip_bad_lines("fix the value"));
     }
     return value;
 }
@@ -637,7 +644,7 @@ inline uint64_t parse_uint(std::string_view text, const Location& where, std::st
     uint64_t value = 0;
     if (!try_parse_uint(text, value)) {
         fail(where, field, "expected a non-negative integer, found " + quote_value(text),
-             "fix the value, or set on_bad_line to \"skip\" to drop such lines");
+             or_skip_bad_lines("fix the value"));
     }
     return value;
 }
@@ -646,7 +653,7 @@ inline double parse_double(std::string_view text, const Location& where, std::st
     double value = 0.0;
     if (!try_parse_double(text, value)) {
         fail(where, field, "expected a finite number, found " + quote_value(text),
-             "fix the value, or set on_bad_line to \"skip\" to drop such lines");
+             or_skip_bad_lines("fix the value"));
     }
     return value;
 }
