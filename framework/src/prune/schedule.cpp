@@ -63,6 +63,11 @@ std::vector<double> step_targets(const grid::ScheduleSettings& schedule, double 
     return targets;
 }
 
+double ScheduleOutcome::kept_unit_sparsity() const {
+    if (stopped_at_sparsity) return *stopped_at_sparsity;
+    return steps.empty() ? 0.0 : steps.back().selection.achieved_sparsity;
+}
+
 boost::json::object ScheduleOutcome::to_json() const {
     boost::json::array step_list;
     for (const auto& step : steps) {
@@ -96,7 +101,7 @@ ScheduleOutcome run_steps(ScheduleInputs& in, const UnitSet& units) {
     // fine-tuning steps, and the remaining steps train at the final sparsity.
     if (in.schedule.name == "gradual") {
         const uint64_t total_steps = in.trainer.steps_per_epoch() *
-                                     static_cast<uint64_t>(std::max(1, in.schedule.finetune_epochs));
+                                     static_cast<uint64_t>(in.schedule.finetune_epochs);
         const uint64_t interval = std::max<uint64_t>(1, total_steps / (targets.size() + 1));
         size_t next = 0;
         auto prune_now = [&] {
@@ -117,7 +122,9 @@ ScheduleOutcome run_steps(ScheduleInputs& in, const UnitSet& units) {
             if (next < targets.size() && local % interval == 0) prune_now();
         });
         auto start = std::chrono::steady_clock::now();
-        in.trainer.train(std::max(1, in.schedule.finetune_epochs), false);
+        // With 0 fine-tuning epochs nothing trains, as in the other schedules, and the steps
+        // below follow each other at once.
+        if (in.schedule.finetune_epochs > 0) in.trainer.train(in.schedule.finetune_epochs, false);
         in.trainer.set_step_callback({});
         while (next < targets.size()) prune_now();  // too few steps per epoch for all events
         outcome.finetune_seconds += seconds_since(start);

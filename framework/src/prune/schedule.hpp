@@ -43,6 +43,10 @@ struct ScheduleOutcome {
     /// Which units ended up pruned: counts per block, and field names at field granularity.
     boost::json::object pruned_units;
 
+    /// The unit sparsity of the masks the schedule kept: that of the last step, or of the last
+    /// step that met the stop rule when the rule rolled a step back (0 when none did).
+    double kept_unit_sparsity() const;
+
     boost::json::object to_json() const;
 };
 

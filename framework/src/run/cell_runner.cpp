@@ -209,7 +209,7 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         sparsity_json["granularity"] = std::string(prune::granularity_name(
             static_cast<recprune_granularity_t>(pruner.info().granularity)));
         const auto& last = outcome.steps.back().selection;
-        sparsity_json["achieved_units"] = last.achieved_sparsity;
+        sparsity_json["achieved_units"] = outcome.kept_unit_sparsity();
         sparsity_json["target_reached"] = outcome.target_reached;
 
         row["metrics"] = boost::json::object{{"validation", validation}, {"test", test}};

@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include <cstddef>
+#include <span>
 #include <vector>
 
 namespace recprune::run {
@@ -20,9 +22,21 @@ namespace recprune::run {
 boost::json::object build_compaction_plan(const boost::json::value& structure,
                                           const prune::MaskSet& masks, uint32_t field_count);
 
+/// How far compacted logits are from masked ones: the largest |compacted - masked|, the largest
+/// |compacted - masked| / (1 + |masked|) and the row where the latter occurs. A NaN on either
+/// side makes both maxima NaN.
+struct LogitComparison {
+    double max_abs_difference = 0.0;
+    double max_relative_difference = 0.0;
+    size_t worst_row = 0;
+};
+
+/// Compares two logit vectors row by row, over the rows both have.
+LogitComparison compare_logits(std::span<const float> masked, std::span<const float> compacted);
+
 /// Compacts `masked`, checks that the compacted model predicts what the masked one does on the
-/// test part, and measures both it and `dense`. `masked_remap` is the row remap the masked model
-/// is trained with. Never throws for a model that cannot compact, because the report records the reason.
+/// test part (within a tolerance, else status "failed"), and measures both it and `dense`.
+/// Never throws for a model that cannot compact or compacts wrongly: the report records why.
 boost::json::object compact_and_measure(plugin::ModelInstance& masked,
                                         plugin::ModelInstance& dense,
                                         const prune::MaskSet& masks,

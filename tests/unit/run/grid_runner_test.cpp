@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <string>
@@ -26,7 +27,8 @@ const recprune::plugin::PluginRegistry& registry() {
 }
 
 // A grid of one dense group (logistic regression, seed 1) and its pruned cells.
-recprune::grid::Grid tiny_grid(const std::string& pruners, const std::string& sparsities) {
+recprune::grid::Grid tiny_grid(const std::string& pruners, const std::string& sparsities,
+                               const std::string& schedules = R"(["one_shot"])") {
     const auto data = recprune::test::fixtures_dir() / "data" / "cli" / "movietweetings-tiny";
     const std::string text = R"({
       "datasets": [{"name": "movietweetings", "params": {"path": ")" + data.string() + R"("},
@@ -34,6 +36,7 @@ recprune::grid::Grid tiny_grid(const std::string& pruners, const std::string& sp
       "models": ["logistic_regression"],
       "pruners": )" + pruners + R"(,
       "sparsities": )" + sparsities + R"(,
+      "schedules": )" + schedules + R"(,
       "training": {"epochs": 2, "batch_size": 64, "lr": 0.05},
       "seeds": [1]
     })";
@@ -177,4 +180,69 @@ TEST_CASE("grid runner: a run killed during its last cell resumes without duplic
     for (const auto& row : table) ids.insert(std::string(row.at("cell_id").as_string()));
     CHECK(table.size() == 3);
     CHECK(ids.size() == 3);
+}
+
+TEST_CASE("grid runner: a stop-rule rollback reports the kept unit sparsity") {
+    // Pruning every weight at the first step drops the validation AUC, which a stop rule of 0
+    // does not allow, so the schedule goes back to the dense masks.
+    ScratchDir scratch;
+    auto summary = run(tiny_grid(R"(["magnitude"])", "[1.0]",
+                                 R"([{"name": "iterative", "steps": 2, "max_metric_drop": 0}])"),
+                       scratch.path() / "out");
+    REQUIRE(summary.rows.size() == 2);
+    const auto* row = row_with_pruner(summary.rows, "magnitude");
+    REQUIRE(row != nullptr);
+    const auto& log = row->at("schedule_log").as_object();
+    REQUIRE(log.contains("stopped_at_sparsity"));
+    CHECK(log.at("stopped_at_sparsity").to_number<double>() == 0.0);
+    CHECK(row->at("status") == "target_not_reached");
+    CHECK(row->at("sparsity").at("achieved_units").to_number<double>() == 0.0);
+    CHECK(row->at("sparsity").at("all_parameters").at("pruned").to_number<double>() == 0.0);
+}
+
+TEST_CASE("grid runner: gradual with no fine-tuning epochs trains nothing") {
+    // At target 0 no unit is pruned, so without training the cell keeps the dense weights and
+    // its test metrics equal the dense row's bit for bit.
+    ScratchDir scratch;
+    auto summary = run(tiny_grid(R"(["magnitude"])", "[0.0]",
+                                 R"([{"name": "gradual", "steps": 3, "finetune_epochs": 0}])"),
+                       scratch.path() / "out");
+    REQUIRE(summary.rows.size() == 2);
+    const auto* row = row_with_pruner(summary.rows, "magnitude");
+    REQUIRE(row != nullptr);
+    CHECK(row->at("status") == "ok");
+    const auto& pruned_auc = row->at("metrics").at("test").at("auc").at("value");
+    const auto& dense_auc = summary.rows[0].at("metrics").at("test").at("auc").at("value");
+    REQUIRE(pruned_auc.is_number());
+    CHECK(pruned_auc.to_number<double>() == dense_auc.to_number<double>());
+    CHECK(row->at("schedule_log").at("steps").as_array().size() == 3);
+}
+
+TEST_CASE("grid runner: cells at once measure their own model files") {
+    // Two cells compact at once in one process (2 threads). Each saved file contains 4 bytes per
+    // parameter plus a header of about the same size, so bytes minus 4 x parameters agrees
+    // between the cells, and the dense file is the same size in both.
+    ScratchDir scratch;
+    auto summary = run(tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])",
+                                 "[0.3, 0.6]"),
+                       scratch.path() / "out");
+    REQUIRE(summary.rows.size() == 3);
+    std::vector<double> headers;
+    std::vector<double> dense_bytes;
+    for (const auto& row : summary.rows) {
+        if (row.at("kind") != "pruned") continue;
+        const auto& compaction = row.at("compaction").as_object();
+        REQUIRE(compaction.at("status") == "ok");
+        const auto& compacted = compaction.at("compacted").as_object();
+        REQUIRE(compacted.at("bytes_on_disk").is_number());
+        const double bytes = compacted.at("bytes_on_disk").to_number<double>();
+        const double parameters = compacted.at("parameters").to_number<double>();
+        CHECK(bytes > 4.0 * parameters);
+        headers.push_back(bytes - 4.0 * parameters);
+        dense_bytes.push_back(
+            compaction.at("dense").at("bytes_on_disk").to_number<double>());
+    }
+    REQUIRE(headers.size() == 2);
+    CHECK(std::abs(headers[0] - headers[1]) < 256.0);
+    CHECK(dense_bytes[0] == dense_bytes[1]);
 }
