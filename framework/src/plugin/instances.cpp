@@ -2,9 +2,32 @@
 
 #include "core/errors.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace recprune::plugin {
+namespace {
+
+// The quiet NaNs the host writes into an output buffer before a plugin fills it. A plugin that
+// leaves a slot unwritten leaves this NaN there, which the checks after the call find. The
+// payloads differ from the NaN that arithmetic produces (0x7fc00000 and 0xffc00000 on x86), so
+// a slot that still contains these bits was, almost surely, never written.
+constexpr uint32_t kUnwrittenLogitBits = 0x7fc0'5d1du;
+constexpr uint64_t kUnwrittenScoreBits = 0x7ff8'0000'0000'5d1dull;
+
+// All exponent bits and the quiet bit set: quiet NaNs, so no signal is raised reading them.
+static_assert((kUnwrittenLogitBits & 0x7fc0'0000u) == 0x7fc0'0000u);
+static_assert((kUnwrittenScoreBits & 0x7ff8'0000'0000'0000ull) == 0x7ff8'0000'0000'0000ull);
+
+// "<library path> (<name>)", the place part of a message about a plugin.
+std::string plugin_place(const PluginLibrary& library) {
+    return library.path().string() + " (" + library.name() + ")";
+}
+
+}  // namespace
 
 ErrorCapture::ErrorCapture() {
     sink_.host_data = &message_;
@@ -114,10 +137,27 @@ void ModelInstance::read_views() {
 }
 
 void ModelInstance::forward(const recprune_batch_t& batch, bool training, float* logits) {
+    const uint64_t rows = batch.row_count;
+    std::fill_n(logits, rows, std::bit_cast<float>(kUnwrittenLogitBits));
     ErrorCapture error;
     error.check<CellError>(library_->model_api().forward(handle_, &batch, training ? 1 : 0,
                                                          logits, error.sink()),
                            *library_, "forward");
+
+    // A NaN the model computed is left to the loss and prediction checks, whose messages fit a
+    // training that diverged. Only the host's own NaN means a row the model never wrote.
+    uint64_t unwritten = 0;
+    uint64_t first = rows;
+    for (uint64_t row = 0; row < rows; ++row) {
+        if (std::bit_cast<uint32_t>(logits[row]) != kUnwrittenLogitBits) continue;
+        if (unwritten++ == 0) first = row;
+    }
+    if (unwritten == 0) return;
+    throw CellError("model broke the ABI contract: " + plugin_place(*library_) +
+                    ": forward left " + std::to_string(unwritten) + " of " +
+                    std::to_string(rows) + " logits unwritten, the first at row " +
+                    std::to_string(first) + "; the model must write one logit per row of the "
+                    "batch (row_count in all), so fix its forward function");
 }
 
 void ModelInstance::backward(const recprune_batch_t& batch, const float* logit_grads) {
@@ -206,10 +246,27 @@ PrunerInstance::~PrunerInstance() {
 }
 
 void PrunerInstance::score(const recprune_prune_context_t& context, std::span<double> scores) {
+    std::fill(scores.begin(), scores.end(), std::bit_cast<double>(kUnwrittenScoreBits));
     ErrorCapture error;
     error.check<CellError>(library_->pruner_api().score(handle_, &context, scores.data(),
                                                         error.sink()),
                            *library_, "score");
+
+    // Unwritten scores and NaN scores cannot be ranked either way, so both fail the cell here,
+    // where the plugin is known.
+    uint64_t not_a_number = 0;
+    uint64_t first = scores.size();
+    for (uint64_t unit = 0; unit < scores.size(); ++unit) {
+        if (!std::isnan(scores[unit])) continue;
+        if (not_a_number++ == 0) first = unit;
+    }
+    if (not_a_number == 0) return;
+    throw CellError("pruner broke the ABI contract: " + plugin_place(*library_) +
+                    ": score left " + std::to_string(not_a_number) + " of " +
+                    std::to_string(scores.size()) + " scores unwritten or wrote NaN there, the "
+                    "first at unit " + std::to_string(first) + "; the pruner must write one "
+                    "score that is not NaN per unit (unit_count in all), so fix its score "
+                    "function or remove it from the grid");
 }
 
 bool PrunerInstance::has_regularizer() const {

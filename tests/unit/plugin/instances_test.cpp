@@ -20,6 +20,7 @@ using recprune::CellError;
 using recprune::plugin::ModelInstance;
 using recprune::plugin::PluginLibrary;
 using recprune::plugin::PluginRegistry;
+using recprune::plugin::PrunerInstance;
 using recprune::test::contains;
 using recprune::test::fixture_plugin;
 using recprune::test::real_plugin;
@@ -52,6 +53,23 @@ struct DenseBatch {
         view.dense_count = static_cast<uint32_t>(dense.size());
     }
 };
+
+// The CellError message of one score call over `unit_count` units, or "" when it succeeds.
+std::string score_error(const std::string& stem, uint64_t unit_count) {
+    PrunerInstance pruner(PluginLibrary::load(fixture_plugin(stem)), "{}", 1);
+    recprune_prune_context_t context{};
+    context.struct_size = sizeof(context);
+    context.granularity = RECPRUNE_GRANULARITY_WEIGHT;
+    context.unit_count = unit_count;
+    // Zeros, as the host's buffer held before it was filled with NaN.
+    std::vector<double> scores(unit_count, 0.0);
+    try {
+        pruner.score(context, scores);
+    } catch (const CellError& e) {
+        return e.what();
+    }
+    return "";
+}
 
 double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
@@ -172,4 +190,60 @@ TEST_CASE("model instance: a failed call carries the plugin's message") {
         CHECK_FALSE(std::string(e.what()).empty());
         CHECK_FALSE(contains(e.what(), "no message"));
     }
+}
+
+TEST_CASE("pruner instance: scores left unwritten fail the call and name the plugin") {
+    // fixture_plugin.c writes the first unit_count / 2 scores (4 of 8), or none.
+    const std::string half = score_error("pruner_fixture_half_scores", 8);
+    CHECK(half == "pruner broke the ABI contract: " +
+                      fixture_plugin("pruner_fixture_half_scores").string() +
+                      " (fixture_half_scores): score left 4 of 8 scores unwritten or wrote NaN "
+                      "there, the first at unit 4; the pruner must write one score that is not "
+                      "NaN per unit (unit_count in all), so fix its score function or remove it "
+                      "from the grid");
+
+    const std::string none = score_error("pruner_fixture_no_scores", 8);
+    CHECK(contains(none, " (fixture_no_scores): score left 8 of 8 scores unwritten or wrote NaN "
+                         "there, the first at unit 0; "));
+
+    // The same fixture source writing every score passes.
+    CHECK(score_error("pruner_fixture_good", 8).empty());
+}
+
+TEST_CASE("model instance: logits left unwritten fail the forward call and name the plugin") {
+    auto library = PluginLibrary::load(fixture_plugin("model_fixture_half_logits"));
+    ModelInstance model(library, "{}", kDenseOnlySchema, 1);
+    DenseBatch batch({1.0f, 2.0f});
+    batch.view.row_count = 5;
+    // Zeros, as the host's buffer held before it was filled with NaN.
+    std::vector<float> logits(5, 0.0f);
+
+    // fixture_plugin.c writes the first row_count / 2 logits: rows 0 and 1 of 5.
+    try {
+        model.forward(batch.view, false, logits.data());
+        FAIL("forward accepted a model that wrote 2 of 5 logits");
+    } catch (const CellError& e) {
+        CHECK(std::string(e.what()) ==
+              "model broke the ABI contract: " +
+                  fixture_plugin("model_fixture_half_logits").string() +
+                  " (fixture_half_logits): forward left 3 of 5 logits unwritten, the first at "
+                  "row 2; the model must write one logit per row of the batch (row_count in "
+                  "all), so fix its forward function");
+    }
+    // The rows the model wrote hold its constant logit 0.25 (kFixtureLogit).
+    CHECK(logits[0] == 0.25f);
+    CHECK(logits[1] == 0.25f);
+}
+
+TEST_CASE("model instance: a computed NaN logit passes forward") {
+    // Logistic regression z = w.x + b with x = [NaN, 1]: NaN * w is NaN whatever w is, and the
+    // arithmetic NaN is not the host's fill, so forward returns and the loss check names it.
+    auto library = PluginLibrary::load(real_plugin("model", "logistic_regression"));
+    ModelInstance model(library, R"({"pooling": "sum", "init_std": 0.01})", kDenseOnlySchema, 1);
+    DenseBatch batch({std::nanf(""), 1.0f});
+    float logit = 0.0f;
+
+    model.forward(batch.view, false, &logit);
+
+    CHECK(std::isnan(logit));
 }

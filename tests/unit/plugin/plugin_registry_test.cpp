@@ -162,8 +162,9 @@ TEST_CASE("registry: an unknown name lists the known plugins of that kind") {
     registry.discover({RECPRUNE_TEST_FIXTURE_PLUGIN_DIR}, false);
     std::string message = find_error(registry, RECPRUNE_KIND_MODEL, "fixture_constnat");
     CHECK(contains(message, "unknown model \"fixture_constnat\"; known: fixture_constant, "
-                            "fixture_schema, fixture_silent_failure, fixture_throwing_model, "
-                            "fixture_unload_probe (searched " RECPRUNE_TEST_FIXTURE_PLUGIN_DIR
+                            "fixture_half_logits, fixture_schema, fixture_silent_failure, "
+                            "fixture_throwing_model, fixture_unload_probe (searched "
+                            RECPRUNE_TEST_FIXTURE_PLUGIN_DIR
                             "); check the spelling or add its folder with --plugin-dir"));
 }
 

@@ -57,6 +57,7 @@ inline plugin::PluginRegistry make_grid_registry() {
     registry.add(real_plugin("pruner", "magnitude"), false);
     registry.add(fixture_plugin("model_fixture_schema"), false);
     registry.add(fixture_plugin("pruner_fixture_failing_score"), false);
+    registry.add(fixture_plugin("pruner_fixture_half_scores"), false);
     for (const auto& rejected : registry.rejected()) {
         FAIL_CHECK("test plugin rejected: " << rejected.message);
     }

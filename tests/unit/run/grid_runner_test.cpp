@@ -110,6 +110,25 @@ TEST_CASE("grid runner: a cell whose pruner fails is recorded and the others fin
     CHECK(recprune::results::read_rows(folder / "results.json").size() == 4);
 }
 
+TEST_CASE("grid runner: a pruner that leaves scores unwritten fails its cell") {
+    ScratchDir scratch;
+
+    auto summary = run(tiny_grid(R"(["fixture_half_scores", "magnitude"])", "[0.5]"),
+                       scratch.path() / "out");
+
+    CHECK(summary.failed == 1);
+    const auto* failed = row_with_pruner(summary.rows, "fixture_half_scores");
+    REQUIRE(failed != nullptr);
+    CHECK(failed->at("status") == "failed");
+    // Read as 0, the unwritten half would prune the lowest unit indices and end the cell "ok".
+    const std::string message(failed->at("message").as_string());
+    CHECK(contains(message, "pruner=fixture_half_scores schedule=one_shot sparsity=0.5 seed=1: "
+                            "pruner broke the ABI contract: "));
+    CHECK(contains(message, " (fixture_half_scores): score left "));
+    CHECK(contains(message, " scores unwritten or wrote NaN there"));
+    CHECK(row_with_pruner(summary.rows, "magnitude")->at("status") == "ok");
+}
+
 TEST_CASE("grid runner: a rerun reuses finished rows and retries failed ones on request") {
     ScratchDir scratch;
     const auto output = scratch.path() / "out";
