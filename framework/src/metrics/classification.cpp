@@ -185,12 +185,14 @@ GaucResult gauc(std::span<const float> scores, std::span<const float> labels,
     return result;
 }
 
-boost::json::object to_json(const GaucResult& result) {
-    boost::json::object json = to_json(result.value);
-    json["users_used"] = result.users_used;
-    json["users_left_out"] = result.users_left_out;
-    json["weighting"] = result.weighting;
-    return json;
+MetricValue with_user_counts(const GaucResult& result) {
+    MetricValue value = result.value;
+    value.details["users_used"] = result.users_used;
+    value.details["users_left_out"] = result.users_left_out;
+    value.details["weighting"] = result.weighting;
+    return value;
 }
+
+boost::json::object to_json(const GaucResult& result) { return to_json(with_user_counts(result)); }
 
 }  // namespace recprune::metrics

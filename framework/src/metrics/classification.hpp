@@ -72,6 +72,10 @@ struct GaucResult {
 GaucResult gauc(std::span<const float> scores, std::span<const float> labels,
                 std::span<const uint32_t> users);
 
+/// The value with "users_used", "users_left_out" and "weighting" as its details, the form a
+/// result row carries.
+MetricValue with_user_counts(const GaucResult& result);
+
 /// {"value", "status", "reason"?, "users_used", "users_left_out", "weighting": "impressions"}.
 boost::json::object to_json(const GaucResult& result);
 

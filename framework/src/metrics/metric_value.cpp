@@ -8,12 +8,12 @@ namespace recprune::metrics {
 
 MetricValue MetricValue::defined(double value) {
     assert(std::isfinite(value) && "MetricValue::defined expects a finite value");
-    return MetricValue{value, std::string(kStatusOk), {}};
+    return MetricValue{value, std::string(kStatusOk), {}, {}};
 }
 
 MetricValue MetricValue::undefined(std::string_view status, std::string reason) {
     assert(status != kStatusOk && "an undefined MetricValue needs a non-ok status");
-    return MetricValue{std::nullopt, std::string(status), std::move(reason)};
+    return MetricValue{std::nullopt, std::string(status), std::move(reason), {}};
 }
 
 MetricValue MetricValue::from_double(double value, std::string_view nan_reason) {
@@ -57,7 +57,9 @@ MeanOverDefined mean_over_defined(std::span<const MetricValue> values) {
 
 boost::json::object to_json(const MetricValue& value) {
     if (value.value.has_value() && !std::isfinite(*value.value)) {
-        return to_json(MetricValue::from_double(*value.value));
+        MetricValue mapped = MetricValue::from_double(*value.value);
+        mapped.details = value.details;
+        return to_json(mapped);
     }
     boost::json::object json;
     if (value.value.has_value()) {
@@ -67,6 +69,9 @@ boost::json::object to_json(const MetricValue& value) {
     }
     json["status"] = value.status;
     if (value.status != kStatusOk) json["reason"] = value.reason;
+    for (const auto& [key, detail] : value.details) {
+        if (key != "value" && key != "status" && key != "reason") json[key] = detail;
+    }
     return json;
 }
 
@@ -97,6 +102,9 @@ MetricValue metric_value_from_json(const boost::json::value& json) {
     result.status = std::string(status->get_string());
     if (const auto* reason = object->if_contains("reason"); reason && reason->is_string()) {
         result.reason = std::string(reason->get_string());
+    }
+    for (const auto& [key, detail] : *object) {
+        if (key != "value" && key != "status" && key != "reason") result.details[key] = detail;
     }
     if (number->is_null()) {
         if (result.status == kStatusOk) {

@@ -36,6 +36,10 @@ struct MetricValue {
     std::optional<double> value;
     std::string status{kStatusOk};
     std::string reason;
+    /// Further keys of the JSON form, written after "value", "status" and "reason", such as
+    /// GAUC's "users_used" and "users_left_out". Empty for most metrics, and mean_over_defined()
+    /// ignores it.
+    boost::json::object details;
 
     /// A finite value with status "ok".
     static MetricValue defined(double value);
@@ -65,16 +69,17 @@ struct MeanOverDefined {
 /// "undefined_no_defined_values".
 MeanOverDefined mean_over_defined(std::span<const MetricValue> values);
 
-/// {"value": number|null, "status": ..., "reason": ...}; "reason" only when not ok. A value
-/// that is set but not finite is written as from_double() would map it, so no NaN or infinity
-/// reaches the JSON text.
+/// {"value": number|null, "status": ..., "reason": ..., details...}; "reason" only when not ok.
+/// A value that is set but not finite is written as from_double() would map it, so no NaN or
+/// infinity reaches the JSON text. A detail named "value", "status" or "reason" is not written.
 boost::json::object to_json(const MetricValue& value);
 
 /// {"value", "status", "reason"?, "n_defined", "n_undefined", "n_infinite"}.
 boost::json::object to_json(const MeanOverDefined& mean);
 
-/// Reads the object to_json() writes (the resume path). Throws std::invalid_argument when a key
-/// is missing or has the wrong type, or when "value" is null while "status" is "ok".
+/// Reads the object to_json() writes (the resume path); keys other than "value", "status" and
+/// "reason" become details. Throws std::invalid_argument when a key is missing or has the
+/// wrong type, or when "value" is null while "status" is "ok".
 MetricValue metric_value_from_json(const boost::json::value& json);
 
 }  // namespace recprune::metrics

@@ -314,7 +314,8 @@ Evaluation Trainer::evaluate(const data::Part& part, const std::vector<std::stri
                                    ? metrics::MetricValue::undefined(
                                          "undefined_no_user_column",
                                          "the dataset has no user column")
-                                   : metrics::gauc(predictions, part.labels, part.users).value;
+                                   : metrics::with_user_counts(metrics::gauc(
+                                         predictions, part.labels, part.users));
         } else if (name == "rmse") {
             evaluation[name] = metrics::rmse(predictions, part.labels);
         } else if (name == "mae") {

@@ -193,3 +193,35 @@ TEST_CASE("mean over defined: all undefined gives null") {
     CHECK(json.at("value").is_null());
     CHECK(json.at("n_undefined").to_number<int>() == 2);
 }
+
+TEST_CASE("metric value: details follow value and status in JSON and read back") {
+    MetricValue value = MetricValue::defined(0.75);
+    value.details["users_used"] = 2;
+    value.details["users_left_out"] = 3;
+    // A detail may not replace one of the three keys every metric has.
+    value.details["status"] = "forged";
+
+    const boost::json::object json = to_json(value);
+
+    std::vector<std::string> keys;
+    for (const auto& entry : json) keys.emplace_back(entry.key());
+    CHECK(keys == std::vector<std::string>{"value", "status", "users_used", "users_left_out"});
+    CHECK(json.at("value") == 0.75);
+    CHECK(json.at("status") == "ok");
+    CHECK(json.at("users_left_out") == 3);
+    const MetricValue back = recprune::metrics::metric_value_from_json(json);
+    CHECK(back.status == "ok");
+    CHECK(back.details == boost::json::object{{"users_used", 2}, {"users_left_out", 3}});
+}
+
+TEST_CASE("metric value: a non-finite value keeps its details") {
+    MetricValue value;
+    value.value = kInfinity;
+    value.details["users_used"] = 4;
+
+    const boost::json::object json = to_json(value);
+
+    CHECK(json.at("value").is_null());
+    CHECK(json.at("status") == "infinite");
+    CHECK(json.at("users_used") == 4);
+}

@@ -28,7 +28,8 @@ const recprune::plugin::PluginRegistry& registry() {
 
 // A grid of one dense group (logistic regression, seed 1) and its pruned cells.
 recprune::grid::Grid tiny_grid(const std::string& pruners, const std::string& sparsities,
-                               const std::string& schedules = R"(["one_shot"])") {
+                               const std::string& schedules = R"(["one_shot"])",
+                               const std::string& metrics = R"(["auc"])") {
     const auto data = recprune::test::fixtures_dir() / "data" / "cli" / "movietweetings-tiny";
     const std::string text = R"({
       "datasets": [{"name": "movietweetings", "params": {"path": ")" + data.string() + R"("},
@@ -38,7 +39,8 @@ recprune::grid::Grid tiny_grid(const std::string& pruners, const std::string& sp
       "sparsities": )" + sparsities + R"(,
       "schedules": )" + schedules + R"(,
       "training": {"epochs": 2, "batch_size": 64, "lr": 0.05},
-      "seeds": [1]
+      "seeds": [1],
+      "metrics": )" + metrics + R"(
     })";
     return recprune::grid::load_grid_text(text, "tiny.json", data, registry());
 }
@@ -127,6 +129,38 @@ TEST_CASE("grid runner: a pruner that leaves scores unwritten fails its cell") {
     CHECK(contains(message, " (fixture_half_scores): score left "));
     CHECK(contains(message, " scores unwritten or wrote NaN there"));
     CHECK(row_with_pruner(summary.rows, "magnitude")->at("status") == "ok");
+}
+
+TEST_CASE("grid runner: GAUC rows carry the users used and left out") {
+    ScratchDir scratch;
+    auto grid = tiny_grid(R"(["magnitude"])", "[0.5]", R"(["one_shot"])", R"(["auc", "gauc"])");
+    // The users of the test part, from the same split the run makes.
+    auto split = grid;
+    const auto datasets = recprune::run::prepare_datasets(split, "");
+    const auto& test_users = datasets.front().data.test.users;
+    const std::set<uint32_t> distinct_users(test_users.begin(), test_users.end());
+
+    auto summary = run(std::move(grid), scratch.path() / "out");
+
+    REQUIRE(summary.rows.size() == 2);
+    for (const auto& row : summary.rows) {
+        const auto& gauc = row.at("metrics").at("test").at("gauc").as_object();
+        CHECK(gauc.at("status") == "ok");
+        CHECK(gauc.at("value").is_double());
+        CHECK(gauc.at("weighting") == "impressions");
+        // Every test user is either used (both classes) or left out (one class).
+        const auto used = gauc.at("users_used").to_number<uint64_t>();
+        const auto left_out = gauc.at("users_left_out").to_number<uint64_t>();
+        CHECK(used >= 1);
+        CHECK(used + left_out == distinct_users.size());
+        // AUC keeps exactly its two keys.
+        CHECK(row.at("metrics").at("test").at("auc").as_object().size() == 2);
+    }
+    // The table file carries the same objects.
+    const auto table = recprune::results::read_rows(scratch.path() / "out" / "results.json");
+    REQUIRE(table.size() == 2);
+    CHECK(table[1].at("metrics").at("test").at("gauc") ==
+          summary.rows[1].at("metrics").at("test").at("gauc"));
 }
 
 TEST_CASE("grid runner: a rerun reuses finished rows and retries failed ones on request") {
