@@ -272,6 +272,7 @@ int command_run(const std::vector<std::string>& args) {
     run_options.retry_failed = retry_failed;
     run_options.fail_fast = fail_fast;
     run_options.check_resources = !skip_resource_check;
+    run_options.early_exit_notice = true;
     run_options.progress = ::isatty(STDERR_FILENO) != 0 && !common.quiet;
     if (!no_cache) {
         run_options.cache_dir =

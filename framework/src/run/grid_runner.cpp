@@ -8,6 +8,7 @@
 #include "data/cache.hpp"
 #include "plugin/instances.hpp"
 #include "results/result_store.hpp"
+#include "run/early_exit.hpp"
 #include "run/environment.hpp"
 #include "run/interrupt.hpp"
 #include "run/resource_check.hpp"
@@ -22,6 +23,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -303,6 +305,8 @@ RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry
             }
         });
         scaleout::SchedulerQueue queue(scheduler, record);
+        std::optional<EarlyExitNotice> early_exit;
+        if (options.early_exit_notice && !options.isolate) early_exit.emplace(store.rows_path());
         try {
             scaleout::run_slots(threads, factory, queue);
         } catch (...) {

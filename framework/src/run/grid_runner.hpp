@@ -49,6 +49,10 @@ struct RunOptions {
     /// Refuse the run before its first cell when the memory or disk estimate
     /// (run/resource_check.hpp) exceeds what the machine has.
     bool check_resources = true;
+    /// While cells run in this process (neither --isolate nor MPI), print a line when a plugin
+    /// ends the process with exit() or a fatal signal (run/early_exit.hpp). The CLI turns it
+    /// on. It installs process-wide handlers, so a program that embeds the runner may not.
+    bool early_exit_notice = false;
 };
 
 struct RunSummary {
