@@ -365,6 +365,16 @@ def grid_cases():
         Case("grid", "unknown schedule \"sometimes\"",
              validate_grid(base_grid(schedule={"name": "sometimes"})), EXIT_CONFIG,
              ('$.schedule: unknown schedule "sometimes"',)),
+        Case("grid", "1e9 iterative pruning steps, above the 1,000 cap",
+             validate_grid(base_grid(schedule={"name": "iterative", "steps": 1000000000})),
+             EXIT_CONFIG, ("$.schedule.steps: 1000000000 is outside [1, 1000]; give at most "
+                           "1000 pruning steps",)),
+        Case("grid", "lottery rewind_epoch 50 past 2 training epochs",
+             validate_grid(base_grid(schedules=[{"name": "lottery", "rewind_epoch": 50}],
+                                     training={"epochs": 2})),
+             EXIT_CONFIG, ("$.schedules[0].rewind_epoch: 50 is past the end of the dense "
+                           "training, whose $.training.epochs is 2; give a rewind_epoch from 0 "
+                           "to 2",)),
         Case("grid", "metric of another task: rmse on ctr data",
              validate_grid(base_grid(metrics=["rmse"])), EXIT_CONFIG,
              ('$.metrics[0]: "rmse" is not a metric of the ctr task',)),
@@ -571,6 +581,8 @@ def plugin_cases():
                      "descriptor is 64 bytes"),
         fixture_case("parameter schema that is not JSON", "fixture_schema_not_json",
                      "bad schema: not a JSON object"),
+        fixture_case("parameter declared twice in the schema", "fixture_schema_duplicate",
+                     'bad schema: 1:67: duplicate key "level" in one object; keep one of them'),
         fixture_case("score function missing", "fixture_missing_score",
                      "missing function pruner score"),
         world_writable_case("plugin folder writable by others (chmod 777)", world_writable, 0o755,
@@ -642,6 +654,12 @@ def edit_line(number, change):
 def first_metric_to_nan(text):
     """Replace the first metric value in pretty results.json text by the token NaN."""
     return re.sub(r'"value": [-0-9.eE+]+', '"value": NaN', text, count=1)
+
+
+def dense_rows_only(text):
+    """Keep the rows of results.jsonl whose kind is dense."""
+    return "".join(line + "\n" for line in text.splitlines()
+                   if json.loads(line)["kind"] == "dense")
 
 
 def line_of_first_nan(folder, name):
@@ -762,6 +780,9 @@ def results_cases():
              corrupt_finished(torn_jsonl, "results.jsonl"), EXIT_OK,
              ("results.jsonl:4: skipped an unterminated last line",),
              verify=check_report_rows(3)),
+        Case("results", "report: only dense rows, no pruned row",
+             corrupt_finished(dense_rows_only, "results.jsonl"), EXIT_CONFIG,
+             ("nothing to report: the input holds no pruned row, only 1 dense row;",)),
         Case("results", "report: schema_version 2 in results.json",
              corrupt_finished(edit_json(lambda table: table.update(schema_version=2)),
                               "results.json"), EXIT_DATA,

@@ -39,4 +39,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Returns the "what to do" part of the message of a failed file write, chosen by its errno.
+/// Disk space is named only for ENOSPC, EFBIG and EDQUOT, write permission for EPERM and EACCES,
+/// and another file system for EROFS. Other errors get "check the file system of the output
+/// folder". The text is a verb phrase without a final period, such as "free disk space".
+std::string write_failure_advice(int error_number);
+
 }  // namespace recprune

@@ -277,8 +277,8 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     temporary += ".tmp." + std::to_string(::getpid());
     const auto failed = [&](const std::string& what, int error) {
         ::unlink(temporary.c_str());
-        return OutputError(what + ": " + std::strerror(error) +
-                           "; free disk space or fix the folder's permissions and rerun");
+        return OutputError(what + ": " + std::strerror(error) + "; " +
+                           write_failure_advice(error) + " and rerun");
     };
     int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw failed("cannot write " + temporary.string(), errno);
@@ -299,8 +299,12 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     if (::rename(temporary.c_str(), path.c_str()) != 0) {
         const int saved = errno;
         ::unlink(temporary.c_str());
+        const bool path_taken = saved == EISDIR || saved == ENOTEMPTY || saved == EEXIST;
         throw OutputError("cannot replace " + path.string() + ": " + std::strerror(saved) +
-                          "; move away what is at that path (a folder, say) and rerun");
+                          "; " +
+                          (path_taken ? "move away what is at that path (a folder, say)"
+                                      : write_failure_advice(saved)) +
+                          " and rerun");
     }
 }
 

@@ -167,8 +167,21 @@ std::vector<value> expand_axes(const value& document, Problems& problems) {
 
 // ---- typed readers ---------------------------------------------------------------------------
 
+// Upper bound of integer keys, such as batch sizes, that have no tighter limit.
+constexpr int kMaxInteger = 1000000000;
+
+// Upper bounds of the counts that make a cell loop, far above any sensible experiment. They
+// catch typing slips such as steps 1e9, which would run a cell for days. Memory would grow too,
+// because a schedule builds its list of step targets before its first step and keeps a record
+// per step.
+constexpr int kMaxPruneSteps = 1000;
+constexpr int kMaxEpochs = 10000;
+
+// Reads an integer key in [minimum, maximum]. `unit` names what the key counts, such as
+// "pruning steps"; when set, a value above the maximum gets "give at most <maximum> <unit>".
 std::optional<int> read_int(const object& o, const std::string& key, const std::string& path,
-                            int minimum, Problems& problems) {
+                            int minimum, Problems& problems, int maximum = kMaxInteger,
+                            const std::string& unit = "") {
     const auto* v = o.if_contains(key);
     if (v == nullptr) return std::nullopt;
     std::string where = json_io::child_path(path, key);
@@ -179,9 +192,14 @@ std::optional<int> read_int(const object& o, const std::string& key, const std::
         return std::nullopt;
     }
     double number = json_io::as_double(*v);
-    if (number < minimum || number > 1e9) {
-        problems.add(where, describe(*v) + " is outside [" + std::to_string(minimum) +
-                                ", 1e9]; give a value in range");
+    if (number < minimum || number > maximum) {
+        const std::string maximum_text =
+            maximum == kMaxInteger ? "1e9" : std::to_string(maximum);
+        const std::string fix = number > maximum && !unit.empty()
+                                    ? "give at most " + maximum_text + " " + unit
+                                    : "give a value in range";
+        problems.add(where, describe(*v) + " is outside [" + std::to_string(minimum) + ", " +
+                                maximum_text + "]; " + fix);
         return std::nullopt;
     }
     return static_cast<int>(number);
@@ -231,7 +249,7 @@ TrainingSettings read_training(const value* v, Problems& problems) {
                         {"epochs", "batch_size", "eval_batch_size", "optimizer", "lr",
                          "momentum", "weight_decay", "early_stopping_patience"},
                         problems);
-    t.epochs = read_int(o, "epochs", path, 1, problems).value_or(t.epochs);
+    t.epochs = read_int(o, "epochs", path, 1, problems, kMaxEpochs, "epochs").value_or(t.epochs);
     t.batch_size = read_int(o, "batch_size", path, 1, problems).value_or(t.batch_size);
     t.eval_batch_size =
         read_int(o, "eval_batch_size", path, 1, problems).value_or(t.eval_batch_size);
@@ -267,12 +285,16 @@ ScheduleSettings read_schedule(const value& v, const std::string& path, Problems
             problems.add(path + ".name", "missing schedule name; use one of one_shot, "
                                          "iterative, gradual, lottery, retrain");
         }
-        s.steps = read_int(o, "steps", path, 1, problems).value_or(s.steps);
-        s.finetune_epochs =
-            read_int(o, "finetune_epochs", path, 0, problems).value_or(s.finetune_epochs);
-        s.rewind_epoch = read_int(o, "rewind_epoch", path, 0, problems).value_or(s.rewind_epoch);
+        s.steps = read_int(o, "steps", path, 1, problems, kMaxPruneSteps, "pruning steps")
+                      .value_or(s.steps);
+        s.finetune_epochs = read_int(o, "finetune_epochs", path, 0, problems, kMaxEpochs, "epochs")
+                                .value_or(s.finetune_epochs);
+        // rewind_epoch is checked against training.epochs once both are read.
+        s.rewind_epoch = read_int(o, "rewind_epoch", path, 0, problems, kMaxEpochs, "epochs")
+                             .value_or(s.rewind_epoch);
         s.regularize_epochs =
-            read_int(o, "regularize_epochs", path, 0, problems).value_or(s.regularize_epochs);
+            read_int(o, "regularize_epochs", path, 0, problems, kMaxEpochs, "epochs")
+                .value_or(s.regularize_epochs);
         s.max_metric_drop = read_number(o, "max_metric_drop", path, 0.0, 1e9, problems);
     } else {
         problems.add(path, "expected a schedule object or name, found " + describe(v));
@@ -283,6 +305,25 @@ ScheduleSettings read_schedule(const value& v, const std::string& path, Problems
                                "\"; use one of one_shot, iterative, gradual, lottery, retrain");
     }
     return s;
+}
+
+// Rejects a rewind_epoch past the dense training. The rewind point is rebuilt by replaying the
+// dense run from its seed for rewind_epoch epochs, so a larger value would replay epochs the
+// dense model never trained and restart every step from a longer-trained model than the
+// baseline.
+void check_rewind_epochs(const std::vector<ScheduleSettings>& schedules,
+                         const std::vector<std::string>& schedule_paths,
+                         const TrainingSettings& training, Problems& problems) {
+    for (size_t i = 0; i < schedule_paths.size(); ++i) {
+        if (schedules[i].rewind_epoch <= training.epochs) continue;
+        const std::string epochs = std::to_string(training.epochs);
+        problems.add(schedule_paths[i] + ".rewind_epoch",
+                     std::to_string(schedules[i].rewind_epoch) +
+                         " is past the end of the dense training, whose $.training.epochs is " +
+                         epochs + "; give a rewind_epoch from 0 to " + epochs +
+                         ", or raise $.training.epochs to " +
+                         std::to_string(schedules[i].rewind_epoch));
+    }
 }
 
 // Reads a list that may also be given as one value ("seeds": 1 is [1]).
@@ -449,6 +490,7 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
     }
 
     std::vector<ScheduleSettings> schedules;
+    std::vector<std::string> schedule_paths;
     const value* schedule_value = root.if_contains("schedules");
     std::string schedule_key = "$.schedules";
     if (schedule_value == nullptr) {
@@ -464,10 +506,15 @@ void expand_variant(const value& document, const std::filesystem::path& base_dir
         std::string path = schedule_value->is_array() ? json_io::child_path(schedule_key, i)
                                                       : schedule_key;
         schedules.push_back(read_schedule(schedule_list[i], path, problems));
+        schedule_paths.push_back(path);
     }
     if (schedules.empty()) schedules.emplace_back();
 
+    const size_t problems_before_training = problems.list.size();
     TrainingSettings training = read_training(root.if_contains("training"), problems);
+    if (problems.list.size() == problems_before_training) {
+        check_rewind_epochs(schedules, schedule_paths, training, problems);
+    }
 
     std::vector<uint64_t> seeds;
     auto seed_list = as_list(root.if_contains("seeds"));

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 namespace recprune::plugin {
 namespace {
@@ -27,6 +28,10 @@ std::string plugin_place(const PluginLibrary& library) {
     return library.path().string() + " (" + library.name() + ")";
 }
 
+// The message the SDK's boundary (detail::guard in recprune/sdk.hpp) sends for an exception
+// that does not derive from std::exception. It names neither the plugin nor the call.
+constexpr std::string_view kSdkUnknownExceptionMessage = "unknown exception in plugin";
+
 }  // namespace
 
 ErrorCapture::ErrorCapture() {
@@ -40,11 +45,18 @@ template <typename E>
 void ErrorCapture::check(recprune_status_t status, const PluginLibrary& plugin,
                          const std::string& what) {
     if (status == RECPRUNE_STATUS_OK) return;
-    std::string message = message_.empty()
-                              ? what + " failed in " + kind_name(plugin.kind()) + " " +
-                                    plugin.name() + " with status " + std::to_string(status) +
-                                    " and no message; the plugin should report its reason"
-                              : message_;
+    std::string message = message_;
+    if (message_.empty()) {
+        message = what + " failed in " + kind_name(plugin.kind()) + " " + plugin.name() +
+                  " with status " + std::to_string(status) +
+                  " and no message; the plugin should report its reason";
+    } else if (message_ == kSdkUnknownExceptionMessage) {
+        message = what + " failed in " + kind_name(plugin.kind()) + " " + plugin.name() + " (" +
+                  plugin.path().string() +
+                  "): it threw an exception that does not derive from std::exception, so the "
+                  "SDK had no message to pass on; throw std::runtime_error or another "
+                  "std::exception subclass with the reason";
+    }
     message_.clear();
     throw E(message);
 }

@@ -1,6 +1,7 @@
 #include "plugin/plugin_library.hpp"
 
 #include "core/errors.hpp"
+#include "core/json_io.hpp"
 #include "core/log.hpp"
 
 #include <boost/dll/shared_library.hpp>
@@ -249,6 +250,13 @@ void PluginLibrary::check_schema() {
         throw PluginError(where + "bad schema: not a JSON object (" +
                           (ec ? ec.message() : std::string("wrong type")) +
                           "); fix the schema text");
+    }
+    // Boost.JSON keeps one value of a repeated key without a word, so a parameter declared
+    // twice would load with one of its declarations. json_io's parser rejects the repeat, and
+    // on text that Boost.JSON accepted, a repeated key is the only problem it can find.
+    std::string repeated_key;
+    if (!json_io::try_parse(descriptor_.parameter_schema_json, &repeated_key)) {
+        throw PluginError(where + "bad schema: " + repeated_key);
     }
     const boost::json::value* parameters = schema.as_object().if_contains("parameters");
     if (parameters == nullptr || !parameters->is_object()) {

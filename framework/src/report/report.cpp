@@ -428,6 +428,16 @@ Report build_report(const std::vector<boost::json::object>& rows, const ReportOp
     for (const auto& row : rows) {
         (text_at(row, "kind") == "dense" ? dense : all_pruned).push_back(&row);
     }
+    // Checked before the columns, because a pruned column such as the default "pruner" is in
+    // no dense row and its message would blame an option the user may not have given.
+    if (all_pruned.empty()) {
+        const std::string dense_count = std::to_string(dense.size()) +
+                                        (dense.size() == 1 ? " dense row" : " dense rows");
+        throw ConfigError("nothing to report: the input holds no pruned row, only " +
+                          dense_count + "; run a grid with pruners and "
+                          "sparsities first, because the report groups pruned rows and shows "
+                          "dense rows only as their baselines");
+    }
     Rows all_rows = all_pruned;
     all_rows.insert(all_rows.end(), dense.begin(), dense.end());
     check_columns(all_rows, options);

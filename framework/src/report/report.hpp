@@ -108,8 +108,8 @@ struct Report {
 };
 
 /// Builds the report. Rows are result rows as written by `recprune run`; dense rows serve as
-/// baselines and pruned rows form the groups. Throws ConfigError for an empty group list or a
-/// curve column that is not numeric.
+/// baselines and pruned rows form the groups. Throws ConfigError for an empty group list, rows
+/// without a pruned row, or a curve column that is not numeric.
 Report build_report(const std::vector<boost::json::object>& rows, const ReportOptions& options);
 
 }  // namespace recprune::report

@@ -1,12 +1,12 @@
 #include "report/summary_table.hpp"
 
 #include "core/json_io.hpp"
+#include "report/columns.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <tuple>
 
 namespace recprune::report {
@@ -17,13 +17,6 @@ struct Stats {
     size_t undefined = 0;
     size_t failed = 0;
 };
-
-std::string text_of(const boost::json::object& row, const char* key) {
-    const auto* v = row.if_contains(key);
-    if (v == nullptr || !v->is_object()) return "-";
-    const auto* name = v->as_object().if_contains("name");
-    return name != nullptr && name->is_string() ? std::string(name->as_string()) : "-";
-}
 
 std::string format_stats(const Stats& stats) {
     std::string out;
@@ -50,59 +43,32 @@ std::string format_stats(const Stats& stats) {
     return out;
 }
 
-// Pruner labels: the name, plus the parameters whose values differ between entries of the same
-// pruner in these rows ("magnitude granularity=field"), so variants are not merged.
-std::map<std::string, std::string> pruner_labels(const std::vector<boost::json::object>& rows) {
-    std::map<std::string, std::map<std::string, std::set<std::string>>> values;
-    for (const auto& row : rows) {
-        const auto* pruner = row.if_contains("pruner");
-        if (pruner == nullptr || !pruner->is_object()) continue;
-        std::string name = text_of(row, "pruner");
-        if (const auto* params = pruner->as_object().if_contains("params");
-            params != nullptr && params->is_object()) {
-            for (const auto& [key, value] : params->as_object()) {
-                values[name][std::string(key)].insert(json_io::serialize(value));
-            }
-        }
-    }
-    std::map<std::string, std::string> labels;
-    for (const auto& row : rows) {
-        const auto* pruner = row.if_contains("pruner");
-        if (pruner == nullptr || !pruner->is_object()) continue;
-        std::string name = text_of(row, "pruner");
-        std::string label = name;
-        if (const auto* params = pruner->as_object().if_contains("params");
-            params != nullptr && params->is_object()) {
-            for (const auto& [key, value] : params->as_object()) {
-                if (values[name][std::string(key)].size() < 2) continue;
-                std::string text = value.is_string() ? std::string(value.as_string())
-                                                     : json_io::serialize(value);
-                label += " " + std::string(key) + "=" + text;
-            }
-        }
-        labels[json_io::serialize(*pruner)] = label;
-    }
-    return labels;
-}
-
 }  // namespace
 
 std::string summary_table(const std::vector<boost::json::object>& rows,
                           const std::vector<std::string>& metrics) {
     // Key: dataset, model, pruner, schedule, sparsity; rows of different seeds share a key.
+    // The plugin columns carry the labels of `recprune report`, which add the parameters that
+    // differ between entries of one name, so two `iterative` entries with other steps are two
+    // lines instead of one line with twice the seeds.
     using Key = std::tuple<std::string, std::string, std::string, std::string, double>;
     std::map<Key, std::map<std::string, Stats>> groups;
     std::map<Key, size_t> seeds;
     // Rows that finished below their target (the stop rule or the model's limit ended them)
     // show the target in the sparsity column, so the seeds cell counts them.
     std::map<Key, size_t> not_reached;
-    auto labels = pruner_labels(rows);
-    for (const auto& row : rows) {
+    std::vector<const boost::json::object*> row_pointers;
+    row_pointers.reserve(rows.size());
+    for (const auto& row : rows) row_pointers.push_back(&row);
+    const auto datasets = read_key_column(row_pointers, "dataset");
+    const auto models = read_key_column(row_pointers, "model");
+    const auto pruners = read_key_column(row_pointers, "pruner");
+    const auto schedules = read_key_column(row_pointers, "schedule");
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const auto& row = rows[i];
         bool dense = row.at("kind") == "dense";
-        std::string pruner = dense ? "(dense)" : labels[json_io::serialize(row.at("pruner"))];
-        Key key{text_of(row, "dataset"), text_of(row, "model"), pruner,
-                dense ? "-" : text_of(row, "schedule"),
-                json_io::as_double(row.at("target_sparsity"))};
+        Key key{datasets[i].label, models[i].label, dense ? "(dense)" : pruners[i].label,
+                dense ? "-" : schedules[i].label, json_io::as_double(row.at("target_sparsity"))};
         ++seeds[key];
         if (row.at("status") == "target_not_reached") ++not_reached[key];
         bool failed = row.at("status") == "failed";

@@ -140,15 +140,17 @@ void write_all(int fd, const std::string& bytes, const std::filesystem::path& pa
         ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
         if (n < 0) {
             if (errno == EINTR) continue;
+            const int saved = errno;
             throw OutputError("cannot append to " + path.string() + ": " +
-                              std::strerror(errno) +
-                              "; free disk space and rerun, finished rows are kept");
+                              std::strerror(saved) + "; " + write_failure_advice(saved) +
+                              " and rerun, finished rows are kept");
         }
         written += static_cast<size_t>(n);
     }
     if (::fsync(fd) != 0) {
-        throw OutputError("cannot flush " + path.string() + ": " + std::strerror(errno) +
-                          "; free disk space and rerun, finished rows are kept");
+        const int saved = errno;
+        throw OutputError("cannot flush " + path.string() + ": " + std::strerror(saved) + "; " +
+                          write_failure_advice(saved) + " and rerun, finished rows are kept");
     }
 }
 

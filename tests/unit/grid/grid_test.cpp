@@ -212,6 +212,55 @@ TEST_CASE("grid: a sparsity outside [0, 1] is reported") {
                          "fraction such as 0.9");
 }
 
+TEST_CASE("grid: schedule steps above the cap are rejected") {
+    // The caps are kMaxPruneSteps and kMaxEpochs in framework/src/grid/grid.cpp.
+    auto problems = problems_of(grid_with_models(R"(["fm"])", R"(,
+      "schedules": [{"name": "iterative", "steps": 1000000000},
+                    {"name": "one_shot", "finetune_epochs": 10001}],
+      "training": {"epochs": 20000})"));
+    REQUIRE(problems.size() == 3);
+    CHECK(problems[0] == kPrefix + "$.schedules[0].steps: 1000000000 is outside [1, 1000]; "
+                                   "give at most 1000 pruning steps");
+    CHECK(problems[1] == kPrefix + "$.schedules[1].finetune_epochs: 10001 is outside "
+                                   "[0, 10000]; give at most 10000 epochs");
+    CHECK(problems[2] == kPrefix + "$.training.epochs: 20000 is outside [1, 10000]; give at "
+                                   "most 10000 epochs");
+}
+
+TEST_CASE("grid: schedule steps at the cap are accepted") {
+    Grid grid = load(grid_with_models(R"(["fm"])", R"(,
+      "schedule": {"name": "iterative", "steps": 1000, "finetune_epochs": 10000})"));
+    REQUIRE(grid.cells.size() == 2);
+    CHECK(grid.cells[1].schedule.steps == 1000);
+    CHECK(grid.cells[1].schedule.finetune_epochs == 10000);
+}
+
+TEST_CASE("grid: rewind epoch past the dense training is rejected") {
+    auto problems = problems_of(grid_with_models(R"(["fm"])", R"(,
+      "schedules": [{"name": "lottery", "rewind_epoch": 2},
+                    {"name": "lottery", "rewind_epoch": 3},
+                    {"name": "retrain", "rewind_epoch": 50}],
+      "training": {"epochs": 2})"));
+    // rewind_epoch 2 equals training.epochs, the last epoch of the dense run, and is valid.
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[0] == kPrefix + "$.schedules[1].rewind_epoch: 3 is past the end of the "
+                                   "dense training, whose $.training.epochs is 2; give a "
+                                   "rewind_epoch from 0 to 2, or raise $.training.epochs to 3");
+    CHECK(problems[1] == kPrefix + "$.schedules[2].rewind_epoch: 50 is past the end of the "
+                                   "dense training, whose $.training.epochs is 2; give a "
+                                   "rewind_epoch from 0 to 2, or raise $.training.epochs to 50");
+}
+
+TEST_CASE("grid: rewind epoch checked against the default epochs") {
+    // TrainingSettings::epochs defaults to 3 (grid/grid.hpp).
+    auto problems = problems_of(grid_with_models(R"(["fm"])", R"(,
+      "schedule": {"name": "lottery", "rewind_epoch": 4})"));
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == kPrefix + "$.schedule.rewind_epoch: 4 is past the end of the dense "
+                                   "training, whose $.training.epochs is 3; give a "
+                                   "rewind_epoch from 0 to 3, or raise $.training.epochs to 4");
+}
+
 TEST_CASE("grid: every problem of a grid is reported, not only the first") {
     auto problems = problems_of(R"({
       "datasets": [{"name": "movietweetings", "params": {"path": 3}}],

@@ -6,6 +6,7 @@
 #include "plugin/instances.hpp"
 #include "plugin/parameters.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "recprune/sdk.hpp"
 
 #include <doctest/doctest.h>
 
@@ -111,6 +112,23 @@ TEST_CASE("model create: a failure without a message is named by the host") {
     CHECK(create_error(library) ==
           "model create failed in model fixture_silent_failure with status 6 and no message; "
           "the plugin should report its reason");
+}
+
+TEST_CASE("plugin call: a non-standard exception names the plugin and the fix") {
+    auto library = PluginLibrary::load(fixture_plugin("pruner_fixture_good"));
+    recprune::plugin::ErrorCapture error;
+    // The SDK's own boundary turns the thrown int into a status and its fixed message.
+    const recprune_status_t status = recprune::detail::guard(error.sink(), [] { throw 42; });
+    REQUIRE(status == RECPRUNE_STATUS_RUNTIME_ERROR);
+
+    CHECK_THROWS_WITH_AS(
+        error.check<CellError>(status, *library, "score"),
+        ("score failed in pruner fixture_good (" + library->path().string() +
+         "): it threw an exception that does not derive from std::exception, so the SDK had no "
+         "message to pass on; throw std::runtime_error or another std::exception subclass with "
+         "the reason")
+            .c_str(),
+        CellError);
 }
 
 TEST_CASE("model lifetime: a model outlives the registry that loaded its library") {

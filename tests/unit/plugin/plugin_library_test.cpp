@@ -130,6 +130,16 @@ TEST_CASE("loader: a parameter without a valid type is rejected") {
                          "\"type\"; use integer, number, string, boolean, array or object");
 }
 
+TEST_CASE("loader: a parameter declared twice is rejected") {
+    auto path = fixture_plugin("pruner_fixture_schema_duplicate");
+    std::string message = load_error(path);
+    // fixture_plugin.c, schema 5: the second "level" key spans columns 61 to 67 of the schema
+    // text, and the parser stops at its end.
+    CHECK(message == "plugin rejected: " + path.string() +
+                         " (fixture_schema_duplicate): bad schema: 1:67: duplicate key "
+                         "\"level\" in one object; keep one of them");
+}
+
 TEST_CASE("loader: a missing file is rejected as not loadable") {
     auto path = fixture_plugin("pruner_fixture_that_was_never_built");
     std::string message = load_error(path);

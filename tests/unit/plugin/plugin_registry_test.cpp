@@ -96,6 +96,7 @@ TEST_CASE("registry: discovery keeps good plugins and explains every rejection")
         {"pruner_fixture_schema_not_json", ": bad schema: not a JSON object"},
         {"pruner_fixture_schema_no_parameters", ": bad schema: no \"parameters\" object"},
         {"pruner_fixture_schema_bad_type", ": bad schema: parameter level has no valid"},
+        {"pruner_fixture_schema_duplicate", ": bad schema: 1:67: duplicate key \"level\""},
         {"pruner_fixture_duplicate_b", ": duplicate name \"fixture_duplicate\""},
     };
     for (const auto& [stem, reason] : expected) {

@@ -538,6 +538,19 @@ TEST_CASE("report: empty group list is rejected") {
     CHECK_THROWS_AS(build_report({}, options), recprune::ConfigError);
 }
 
+TEST_CASE("report: dense rows only are rejected") {
+    const std::vector<boost::json::object> rows = {make_row(dense(1, 0.9)),
+                                                   make_row(dense(2, 0.8))};
+
+    // The default grouping includes "pruner", which no dense row has; the message must not
+    // blame --group-by, which the user did not give.
+    CHECK_THROWS_WITH_AS(build_report(rows, ReportOptions()),
+                         "nothing to report: the input holds no pruned row, only 2 dense "
+                         "rows; run a grid with pruners and sparsities first, because the report "
+                         "groups pruned rows and shows dense rows only as their baselines",
+                         recprune::ConfigError);
+}
+
 TEST_CASE("report: curve column that is not a number is rejected") {
     ReportOptions options = by_pruner_and_sparsity();
     options.curve_x = "pruner";

@@ -2,6 +2,7 @@
 // the rows written before stay readable, and the next run cuts the partial line off. The full
 // disk is a file-size limit (RLIMIT_FSIZE) set in a child process, which makes write() fail
 // with EFBIG the way a full file system makes it fail with ENOSPC, without needing a mount.
+#include "../core/child_process.hpp"
 #include "../data/temp_dir.hpp"
 
 #include "results/result_store.hpp"
@@ -14,8 +15,6 @@
 #include <string>
 
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using recprune::results::ResultStore;
 using recprune::test::TempDir;
@@ -32,37 +31,19 @@ boost::json::object make_row(const std::string& id, size_t padding) {
 // the child's exit code and the message of the exception the append threw.
 std::pair<int, std::string> append_with_file_limit(const std::filesystem::path& folder,
                                                    uint64_t limit_bytes) {
-    int channel[2];
-    REQUIRE(::pipe(channel) == 0);
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::close(channel[0]);
+    return recprune::test::run_in_child([&]() -> std::pair<int, std::string> {
         // Ignored, SIGXFSZ no longer kills the process and write() returns EFBIG instead.
         std::signal(SIGXFSZ, SIG_IGN);
         rlimit limit{limit_bytes, limit_bytes};
         ::setrlimit(RLIMIT_FSIZE, &limit);
-        std::string message = "the append did not fail";
-        int code = 1;
         try {
             ResultStore store(folder);
             store.append(make_row("second", 200));
         } catch (const std::exception& e) {
-            message = e.what();
-            code = 0;
+            return {0, e.what()};
         }
-        ssize_t ignored = ::write(channel[1], message.data(), message.size());
-        (void)ignored;
-        ::_exit(code);
-    }
-    ::close(channel[1]);
-    std::string message;
-    char buffer[512];
-    for (ssize_t n; (n = ::read(channel[0], buffer, sizeof(buffer))) > 0;) message.append(buffer, n);
-    ::close(channel[0]);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), message};
+        return {1, "the append did not fail"};
+    });
 }
 
 }  // namespace
