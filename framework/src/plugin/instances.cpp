@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 namespace recprune::plugin {
@@ -257,7 +258,8 @@ PrunerInstance::~PrunerInstance() {
     if (handle_ != nullptr) library_->pruner_api().destroy(handle_);
 }
 
-void PrunerInstance::score(const recprune_prune_context_t& context, std::span<double> scores) {
+void PrunerInstance::score(const recprune_prune_context_t& context, std::span<double> scores,
+                           std::span<const uint8_t> already_pruned) {
     std::fill(scores.begin(), scores.end(), std::bit_cast<double>(kUnwrittenScoreBits));
     ErrorCapture error;
     error.check<CellError>(library_->pruner_api().score(handle_, &context, scores.data(),
@@ -269,6 +271,10 @@ void PrunerInstance::score(const recprune_prune_context_t& context, std::span<do
     uint64_t not_a_number = 0;
     uint64_t first = scores.size();
     for (uint64_t unit = 0; unit < scores.size(); ++unit) {
+        if (unit < already_pruned.size() && already_pruned[unit] != 0) {
+            scores[unit] = std::numeric_limits<double>::infinity();
+            continue;
+        }
         if (!std::isnan(scores[unit])) continue;
         if (not_a_number++ == 0) first = unit;
     }

@@ -86,7 +86,11 @@ public:
     PrunerInstance& operator=(const PrunerInstance&) = delete;
 
     const recprune_pruner_info_t& info() const { return info_; }
-    void score(const recprune_prune_context_t& context, std::span<double> scores);
+    /// Calls the plugin's score and throws CellError when a unit is left unwritten or NaN.
+    /// Units flagged in `already_pruned` (one flag per unit, or empty) are not checked, because
+    /// the ABI lets a pruner give them any score; they get +infinity instead.
+    void score(const recprune_prune_context_t& context, std::span<double> scores,
+               std::span<const uint8_t> already_pruned = {});
     bool has_regularizer() const;
     void regularize(std::span<const recprune_tensor_t> tensors, const std::string& structure);
     const PluginLibrary& library() const { return *library_; }

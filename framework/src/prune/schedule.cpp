@@ -21,7 +21,7 @@ Selection prune_step(ScheduleInputs& in, const UnitSet& units, MaskSet& masks, d
     PruneContextBuilder builder(in.trainer, in.data, units, masks,
                                 derive_seed(in.seed, "prune-step:" + std::to_string(step_index)));
     std::vector<double> scores(units.size(), 0.0);
-    in.pruner.score(builder.context(), scores);
+    in.pruner.score(builder.context(), scores, masks.pruned_unit_flags(units));
     bool per_group = in.pruner.info().per_tensor != 0;
     Selection selection = select_units(units, scores, target, per_group, masks);
     masks.prune_units(units, selection.units);

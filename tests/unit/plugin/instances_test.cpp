@@ -56,7 +56,8 @@ struct DenseBatch {
 };
 
 // The CellError message of one score call over `unit_count` units, or "" when it succeeds.
-std::string score_error(const std::string& stem, uint64_t unit_count) {
+std::string score_error(const std::string& stem, uint64_t unit_count,
+                        const std::vector<uint8_t>& already_pruned = {}) {
     PrunerInstance pruner(PluginLibrary::load(fixture_plugin(stem)), "{}", 1);
     recprune_prune_context_t context{};
     context.struct_size = sizeof(context);
@@ -65,7 +66,7 @@ std::string score_error(const std::string& stem, uint64_t unit_count) {
     // Zeros, as the host's buffer held before it was filled with NaN.
     std::vector<double> scores(unit_count, 0.0);
     try {
-        pruner.score(context, scores);
+        pruner.score(context, scores, already_pruned);
     } catch (const CellError& e) {
         return e.what();
     }
@@ -226,6 +227,18 @@ TEST_CASE("pruner instance: scores left unwritten fail the call and name the plu
 
     // The same fixture source writing every score passes.
     CHECK(score_error("pruner_fixture_good", 8).empty());
+}
+
+TEST_CASE("pruner instance: units pruned before may stay unwritten") {
+    // fixture_half_scores leaves units 4 to 7 unwritten. When earlier steps pruned them, the
+    // ABI lets the pruner give them any score, so the call passes; with one of them still
+    // kept, it fails on that unit.
+    const std::vector<uint8_t> last_four = {0, 0, 0, 0, 1, 1, 1, 1};
+    CHECK(score_error("pruner_fixture_half_scores", 8, last_four).empty());
+
+    const std::vector<uint8_t> three_of_them = {0, 0, 0, 0, 1, 0, 1, 1};
+    CHECK(contains(score_error("pruner_fixture_half_scores", 8, three_of_them),
+                   "score left 1 of 8 scores unwritten or wrote NaN there, the first at unit 5"));
 }
 
 TEST_CASE("model instance: logits left unwritten fail the forward call and name the plugin") {
