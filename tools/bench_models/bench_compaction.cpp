@@ -10,9 +10,9 @@
 //
 // Each line also times a bare oneDNN forward pass of the compacted model's MLP alone
 // (mlp_floor_ms: inner products with ReLU fused, weights in the layout oneDNN picks, no
-// lookups, no FM term). dense_ms / mlp_floor_ms (speedup_ceiling) is the most any compacted
-// model of that shape could gain on these kernels even if its lookups and FM term cost
-// nothing; when it is below 0.8 x the FLOPs ratio, the target cannot be met on this machine.
+// lookups, no FM term). dense_ms / mlp_floor_ms (speedup_ceiling) is the max speedup any
+// compacted model of that shape could reach on these kernels, even with free lookups and FM
+// term. When it is below 0.8 x the FLOPs ratio, the target cannot be met on this machine.
 //
 // For a fraction p, the compaction plan keeps the first round((1 - p) x n) of the 16 embedding
 // dimensions and of the neurons of each hidden layer (256 and 128), and every field and row.
@@ -120,6 +120,7 @@ StepTime time_bare_mlp(const Options& options, const std::vector<int64_t>& width
     stream strm(eng);
     const dt compute = options.precision == "bf16" ? dt::bf16 : dt::f32;
     std::mt19937_64 rng(11);
+
     // Random finite values in `type`: filled as f32, then converted by a reorder.
     auto random_memory = [&](const memory::dims& dims, dt type, tag layout) {
         memory values(memory::desc(dims, dt::f32, layout), eng);
@@ -133,12 +134,14 @@ StepTime time_bare_mlp(const Options& options, const std::vector<int64_t>& width
         reorder(values, converted).execute(strm, values, converted);
         return converted;
     };
+
     struct Layer {
         inner_product_forward primitive;
         memory weights, bias, dst;
     };
     std::vector<Layer> layers;
     memory input = random_memory({kBatch, widths[0]}, compute, tag::nc);
+
     for (size_t l = 0; l + 1 < widths.size(); ++l) {
         const bool last = l + 2 == widths.size();
         const memory::desc src_md({kBatch, widths[l]}, compute, tag::nc);
@@ -151,6 +154,7 @@ StepTime time_bare_mlp(const Options& options, const std::vector<int64_t>& width
             ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
             attr.set_post_ops(ops);
         }
+
         const inner_product_forward::primitive_desc pd(
             inner_product_forward::desc(prop_kind::forward_inference, src_md, any_weights,
                                         bias_md, dst_md),
@@ -163,6 +167,7 @@ StepTime time_bare_mlp(const Options& options, const std::vector<int64_t>& width
                           random_memory({widths[l + 1]}, dt::f32, tag::x), memory(dst_md, eng)});
     }
     strm.wait();
+
     return time_steps(options.warmup, options.repeats, options.steps, [&](int) {
         const memory* src = &input;
         for (Layer& layer : layers) {

@@ -32,8 +32,8 @@ boost::json::parse_options grid_parse_options() {
 }
 
 // A handler for Boost's basic_parser that builds a value as boost::json::parse does, with two
-// differences. Each double is read from its text with std::from_chars, which rounds correctly. Boost.JSON 1.81 reads some doubles one unit
-// in the last place off (0.15384615384615385 came back as ...83), so a row read back from
+// differences. Each double is read from its text with std::from_chars, which rounds correctly.
+// Boost.JSON 1.81 reads some doubles one unit in the last place off (0.15384615384615385 came back as ...83), so a row read back from
 // results.jsonl did not equal the row written. And a key repeated in one object is an error,
 // where Boost.JSON keeps one of the values without a word.
 class ExactHandler {

@@ -88,7 +88,7 @@ public:
     const recprune_pruner_info_t& info() const { return info_; }
     /// Calls the plugin's score and throws CellError when a unit is left unwritten or NaN.
     /// Units flagged in `already_pruned` (one flag per unit, or empty) are not checked, because
-    /// the ABI lets a pruner give them any score; they get +infinity instead.
+    /// the ABI lets a pruner give them any score. They get +infinity instead.
     void score(const recprune_prune_context_t& context, std::span<double> scores,
                std::span<const uint8_t> already_pruned = {});
     bool has_regularizer() const;

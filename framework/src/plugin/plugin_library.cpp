@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <optional>
 
 namespace recprune::plugin {
 namespace {
@@ -244,20 +245,17 @@ void PluginLibrary::check_schema() {
         throw PluginError(where + "bad schema: none given; pass a JSON object such as "
                                   "{\"parameters\": {}}");
     }
-    boost::system::error_code ec;
-    boost::json::value schema = boost::json::parse(descriptor_.parameter_schema_json, ec);
-    if (ec || !schema.is_object()) {
-        throw PluginError(where + "bad schema: not a JSON object (" +
-                          (ec ? ec.message() : std::string("wrong type")) +
-                          "); fix the schema text");
+    // json_io's parser, not boost::json::parse, because Boost.JSON keeps one value of a
+    // repeated key without a word, and a parameter declared twice would load with one of its
+    // declarations.
+    std::string problem;
+    const std::optional<boost::json::value> parsed =
+        json_io::try_parse(descriptor_.parameter_schema_json, &problem);
+    if (!parsed) throw PluginError(where + "bad schema: " + problem);
+    if (!parsed->is_object()) {
+        throw PluginError(where + "bad schema: not a JSON object; fix the schema text");
     }
-    // Boost.JSON keeps one value of a repeated key without a word, so a parameter declared
-    // twice would load with one of its declarations. json_io's parser rejects the repeat, and
-    // on text that Boost.JSON accepted, a repeated key is the only problem it can find.
-    std::string repeated_key;
-    if (!json_io::try_parse(descriptor_.parameter_schema_json, &repeated_key)) {
-        throw PluginError(where + "bad schema: " + repeated_key);
-    }
+    const boost::json::value& schema = *parsed;
     const boost::json::value* parameters = schema.as_object().if_contains("parameters");
     if (parameters == nullptr || !parameters->is_object()) {
         throw PluginError(where + "bad schema: no \"parameters\" object; list the parameters "

@@ -433,7 +433,7 @@ Report build_report(const std::vector<boost::json::object>& rows, const ReportOp
     if (all_pruned.empty()) {
         const std::string dense_count = std::to_string(dense.size()) +
                                         (dense.size() == 1 ? " dense row" : " dense rows");
-        throw ConfigError("nothing to report: the input holds no pruned row, only " +
+        throw ConfigError("nothing to report: the input contains no pruned row, only " +
                           dense_count + "; run a grid with pruners and "
                           "sparsities first, because the report groups pruned rows and shows "
                           "dense rows only as their baselines");

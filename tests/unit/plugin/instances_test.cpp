@@ -231,7 +231,7 @@ TEST_CASE("pruner instance: scores left unwritten fail the call and name the plu
 
 TEST_CASE("pruner instance: units pruned before may stay unwritten") {
     // fixture_half_scores leaves units 4 to 7 unwritten. When earlier steps pruned them, the
-    // ABI lets the pruner give them any score, so the call passes; with one of them still
+    // ABI lets the pruner give them any score, so the call passes. With one of them still
     // kept, it fails on that unit.
     const std::vector<uint8_t> last_four = {0, 0, 0, 0, 1, 1, 1, 1};
     CHECK(score_error("pruner_fixture_half_scores", 8, last_four).empty());

@@ -93,7 +93,7 @@ TEST_CASE("registry: discovery keeps good plugins and explains every rejection")
         {"pruner_fixture_newer_minor", " is newer than the host's "},
         {"pruner_fixture_small_descriptor", ": descriptor is "},
         {"pruner_fixture_missing_score", ": missing function pruner score"},
-        {"pruner_fixture_schema_not_json", ": bad schema: not a JSON object"},
+        {"pruner_fixture_schema_not_json", ": bad schema: 1:44: incomplete JSON"},
         {"pruner_fixture_schema_no_parameters", ": bad schema: no \"parameters\" object"},
         {"pruner_fixture_schema_bad_type", ": bad schema: parameter level has no valid"},
         {"pruner_fixture_schema_duplicate", ": bad schema: 1:67: duplicate key \"level\""},

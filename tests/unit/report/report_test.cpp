@@ -545,7 +545,7 @@ TEST_CASE("report: dense rows only are rejected") {
     // The default grouping includes "pruner", which no dense row has; the message must not
     // blame --group-by, which the user did not give.
     CHECK_THROWS_WITH_AS(build_report(rows, ReportOptions()),
-                         "nothing to report: the input holds no pruned row, only 2 dense "
+                         "nothing to report: the input contains no pruned row, only 2 dense "
                          "rows; run a grid with pruners and sparsities first, because the report "
                          "groups pruned rows and shows dense rows only as their baselines",
                          recprune::ConfigError);
