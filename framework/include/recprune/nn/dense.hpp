@@ -1,11 +1,13 @@
 // A fully connected layer y = x W^T + b (optionally ReLU) on oneDNN inner products, with the
 // weight stored [outputs, inputs] row-major (oneDNN's plain "oi" layout) and activations in the
-// plain "nc" layout, so masks and tensors need no reordering.
+// plain "nc" layout, so masks and tensors need no reordering for training.
 //
 // Forward, backward-data and backward-weights primitives are created once per batch size and
 // reused. ReLU is fused into the forward primitive as a post-op; its backward pass is a oneDNN
-// eltwise primitive reading the layer's output. Every primitive runs with a scratchpad owned by
-// the layer, so a layer may run on a thread other than the one that created it.
+// eltwise primitive reading the layer's output. A forward pass without training runs an
+// inference primitive on a copy of the weights in the layout oneDNN picks for it. Every
+// primitive runs with a scratchpad owned by the layer, so a layer may run on a thread other
+// than the one that created it.
 #pragma once
 
 #include "recprune/nn/buffer.hpp"
@@ -15,8 +17,11 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace recprune::nn {
 
@@ -54,9 +59,15 @@ public:
     const DenseTypes& types() const { return types_; }
 
     /// Computes dst [rows, outputs] from src [rows, inputs] in the layer's data types. In
-    /// bf16 the f32 weights are first rounded into the layer's bf16 copy.
-    void forward(const void* src, void* dst, int64_t rows) {
+    /// bf16 the f32 weights are first rounded into the layer's bf16 copy. Without `training`
+    /// the pass runs forward_inference() instead, and backward() has nothing to go back
+    /// through.
+    void forward(const void* src, void* dst, int64_t rows, bool training = true) {
         Primitives& p = primitives(rows);
+        if (!training) {
+            forward_inference(p, src, dst, rows);
+            return;
+        }
         void* weights = weight_->data();
         if (types_.compute == DataType::bf16) {
             weight_copy_.resize(outputs_ * inputs_, DataType::bf16);
@@ -127,6 +138,19 @@ public:
     std::string implementation(int64_t rows) { return primitives(rows).forward_impl; }
 
 private:
+    /// The inference primitive of one batch size and a copy of the weights in the layout and
+    /// type it reads.
+    struct Inference {
+        dnnl::inner_product_forward forward;
+        /// Makes `packed` from the f32 weight tensor, converting layout and type at once.
+        dnnl::reorder pack;
+        /// False when the primitive reads the f32 tensor as it is (plain layout, f32).
+        bool packs = false;
+        /// weights_version_ that `packed` was made from; none yet at first.
+        uint64_t packed_version = UINT64_MAX;
+        dnnl::memory src, dst, master, packed, scratchpad;
+    };
+
     struct Primitives {
         dnnl::inner_product_forward forward;
         dnnl::inner_product_backward_data backward_data;
@@ -137,7 +161,49 @@ private:
         dnnl::memory forward_scratchpad, backward_data_scratchpad, backward_weights_scratchpad,
             relu_scratchpad;
         std::string forward_impl;
+        std::optional<Inference> inference;
     };
+
+    /// forward() without training: oneDNN's inference primitive on weights in the layout it
+    /// picks, which made the dense benchmark DeepFM 10% (1 thread) to 14% (2 threads) faster
+    /// than the training primitive on the plain layout. The host may change the tensor between
+    /// calls (a mask, an optimizer step) without a signal to the model, so the copy in that
+    /// layout is made again whenever the weights differ from the snapshot of the last copy.
+    /// The comparison costs one read of the weights and the snapshot. Making the copy on every
+    /// call took 0.065 ms of the 2.7 ms pass of the half-size compacted benchmark DeepFM.
+    void forward_inference(Primitives& p, const void* src, void* dst, int64_t rows) {
+        Inference& i = inference(p, rows);
+        if (i.packs) {
+            refresh_snapshot();
+            if (i.packed_version != weights_version_) {
+                i.master.set_data_handle(weight_->data());
+                i.pack.execute(compute_->stream(), i.master, i.packed);
+                i.packed_version = weights_version_;
+            }
+        }
+        i.src.set_data_handle(const_cast<void*>(src));
+        i.dst.set_data_handle(dst);
+        i.master.set_data_handle(weight_->data());
+        p.bias.set_data_handle(bias_->data());
+        i.forward.execute(compute_->stream(), {{DNNL_ARG_SRC, i.src},
+                                               {DNNL_ARG_WEIGHTS, i.packs ? i.packed : i.master},
+                                               {DNNL_ARG_BIAS, p.bias},
+                                               {DNNL_ARG_DST, i.dst},
+                                               {DNNL_ARG_SCRATCHPAD, i.scratchpad}});
+    }
+
+    /// Compares the weight tensor with the snapshot of the last packed weights, bit for bit.
+    /// When they differ, takes a new snapshot and counts a new version.
+    void refresh_snapshot() {
+        const float* weights = weight_->data();
+        const size_t count = static_cast<size_t>(outputs_ * inputs_);
+        if (snapshot_.size() == count &&
+            std::memcmp(snapshot_.data(), weights, count * sizeof(float)) == 0) {
+            return;
+        }
+        snapshot_.assign(weights, weights + count);
+        ++weights_version_;
+    }
 
     static dnnl::memory::desc matrix(int64_t rows, int64_t columns, DataType type,
                                      dnnl::memory::format_tag tag) {
@@ -151,6 +217,54 @@ private:
     /// Returns memory for a primitive's scratchpad (allocated by oneDNN, owned by the memory).
     dnnl::memory scratchpad(const dnnl::primitive_desc_base& pd) {
         return dnnl::memory(pd.scratchpad_desc(), compute_->engine());
+    }
+
+    /// Describes the forward inner product of `kind` for batches of `rows` on weights
+    /// `weights_md`, with ReLU fused when the layer has it and a user scratchpad.
+    dnnl::inner_product_forward::primitive_desc forward_desc(dnnl::prop_kind kind, int64_t rows,
+                                                             const dnnl::memory::desc& weights_md) {
+        using tag = dnnl::memory::format_tag;
+        using namespace dnnl;
+        // A primitive_attr of its own: the attribute is a shared handle, so a copy of the
+        // backward primitives' attribute would add the post-op to them too, which oneDNN
+        // rejects.
+        primitive_attr attr;
+        attr.set_scratchpad_mode(scratchpad_mode::user);
+        if (relu_) {
+            post_ops ops;
+            ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+            attr.set_post_ops(ops);
+        }
+        return inner_product_forward::primitive_desc(
+            inner_product_forward::desc(kind, matrix(rows, inputs_, types_.src, tag::nc),
+                                        weights_md,
+                                        memory::desc({outputs_}, DataType::f32, tag::x),
+                                        matrix(rows, outputs_, types_.dst, tag::nc)),
+            attr, compute_->engine());
+    }
+
+    /// Returns the inference primitive for `rows`, created on first use.
+    Inference& inference(Primitives& p, int64_t rows) {
+        if (p.inference) return *p.inference;
+        using tag = dnnl::memory::format_tag;
+        using namespace dnnl;
+        const inner_product_forward::primitive_desc pd = forward_desc(
+            prop_kind::forward_inference, rows,
+            matrix(outputs_, inputs_, types_.compute, tag::any));
+        Inference i;
+        i.forward = inner_product_forward(pd);
+        i.scratchpad = scratchpad(pd);
+        i.src = empty_memory(pd.src_desc());
+        i.dst = empty_memory(pd.dst_desc());
+        const memory::desc master_md = matrix(outputs_, inputs_, DataType::f32, tag::oi);
+        i.master = empty_memory(master_md);
+        i.packs = pd.weights_desc() != master_md;
+        if (i.packs) {
+            i.packed = memory(pd.weights_desc(), compute_->engine());
+            i.pack = reorder(i.master, i.packed);
+        }
+        p.inference = std::move(i);
+        return *p.inference;
     }
 
     Primitives& primitives(int64_t rows) {
@@ -171,21 +285,10 @@ private:
         const memory::desc diff_src_md = matrix(rows, inputs_, types_.diff_src, tag::nc);
         const memory::desc diff_weights_md = matrix(outputs_, inputs_, DataType::f32, tag::oi);
 
-        // primitive_attr is a shared handle, so the forward attributes are a separate object
-        // (a copy would add the post-op to the backward primitives too, which oneDNN rejects).
         primitive_attr attr;
         attr.set_scratchpad_mode(scratchpad_mode::user);
-        primitive_attr forward_attr;
-        forward_attr.set_scratchpad_mode(scratchpad_mode::user);
-        if (relu_) {
-            post_ops ops;
-            ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-            forward_attr.set_post_ops(ops);
-        }
-        const inner_product_forward::primitive_desc forward_pd(
-            inner_product_forward::desc(prop_kind::forward_training, src_md, weights_md, bias_md,
-                                        dst_md),
-            forward_attr, compute_->engine());
+        const inner_product_forward::primitive_desc forward_pd =
+            forward_desc(prop_kind::forward_training, rows, weights_md);
 
         Primitives p;
         p.forward = inner_product_forward(forward_pd);
@@ -238,6 +341,8 @@ private:
     int64_t inputs_;
     Buffer weight_copy_;  ///< bf16 rounding of the weights, refreshed by every forward call
     Buffer diff_copy_;    ///< diff_dst in the compute type when dst has another type
+    std::vector<float> snapshot_;    ///< the weights the inference copies were last made from
+    uint64_t weights_version_ = 0;   ///< counts changes of snapshot_
     Converter weight_converter_;
     Converter diff_converter_;
     std::map<int64_t, Primitives> cache_;

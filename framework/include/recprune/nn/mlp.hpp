@@ -74,7 +74,7 @@ public:
         for (size_t l = 0; l < layers_.size(); ++l) {
             DenseLayer& layer = layers_[l];
             activations_[l].resize(rows * layer.outputs(), layer.types().dst);
-            layer.forward(src, activations_[l].data(), rows);
+            layer.forward(src, activations_[l].data(), rows, training);
             if (training && dropout_ > 0.0f && layer.relu()) apply_dropout(l, rows);
             src = activations_[l].data();
         }
