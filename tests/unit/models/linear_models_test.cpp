@@ -91,21 +91,29 @@ TEST_CASE("logistic regression: gradients match central differences") {
     }
 }
 
-TEST_CASE("logistic regression: touched rows are the ids of the batch") {
-    ModelInstance model(logistic_regression(), json::object(), make_schema(kFields, kDense), 3);
-    TestBatch batch = random_batch(kFields, kDense, 6, 7);
-    model.forward(batch, true);
+TEST_CASE("logistic regression: touched rows are the batch ids in ascending order") {
+    // A small table lists its rows by reading every mark, and a large table touched in a few
+    // rows sorts its list. Both must give each id once, ascending, and clear their marks for
+    // the next batch.
+    const std::vector<TestField> fields = {
+        {"user", 7, false, "user"}, {"genre", 5, true, ""}, {"city", 1000, false, ""}};
+    ModelInstance model(logistic_regression(), json::object(), make_schema(fields, kDense), 3);
+    for (uint64_t seed : {7, 8}) {
+        CAPTURE(seed);
+        TestBatch batch = random_batch(fields, kDense, 6, seed);
+        batch.ids[2] = {900, 3, 512, 3, 900, 512};  // 3 of 1000 rows: the sorting branch
+        model.forward(batch, true);
 
-    model.backward(batch, std::vector<float>(6, 1.0f));
+        model.backward(batch, std::vector<float>(6, 1.0f));
 
-    for (uint32_t f = 0; f < kFields.size(); ++f) {
-        const uint32_t index = model.tensor_index("linear." + kFields[f].name);
-        std::vector<uint32_t> touched = model.touched_rows(index);
-        std::vector<uint32_t> expected = batch.ids[f];
-        std::sort(touched.begin(), touched.end());
-        std::sort(expected.begin(), expected.end());
-        expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
-        CHECK(touched == expected);
+        for (uint32_t f = 0; f < fields.size(); ++f) {
+            CAPTURE(fields[f].name);
+            const uint32_t index = model.tensor_index("linear." + fields[f].name);
+            std::vector<uint32_t> expected = batch.ids[f];
+            std::sort(expected.begin(), expected.end());
+            expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+            CHECK(model.touched_rows(index) == expected);
+        }
     }
 }
 
