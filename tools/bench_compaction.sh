@@ -4,7 +4,9 @@
 # threads, and compares each speedup with the FLOPs ratio the model reports. Prints a Markdown
 # table; docs/benchmarks.md ("Compaction speedup") explains it. Each row also gives the time of
 # a bare oneDNN forward pass of the compacted MLP alone and the speedup ceiling it implies
-# (dense ms / that time), next to the speedup the target needs (0.8 x the FLOPs ratio).
+# (dense ms / that time), the time of only reading the rows a batch looks up and the ceiling
+# with both (dense ms / their sum), next to the speedup the target needs (0.8 x the FLOPs
+# ratio).
 #
 #   tools/bench_compaction.sh [--processes N] [--precision f32|bf16] [--output FILE]
 #
@@ -64,8 +66,8 @@ print(f"oneDNN ISA: {first['isa']}; precision {first['precision']}; batch 4096; 
 print()
 print("| threads | removed | kept dims / neurons | dense ms | compacted ms | speedup (wall)"
       " | speedup (CPU) | FLOPs ratio | wall speedup / FLOPs ratio | target"
-      " | bare MLP ms | ceiling | needed |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+      " | bare MLP ms | ceiling | lookups ms | ceiling with lookups | needed |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for (threads, fraction), group in sorted(rows.items()):
     dense, compact = med(group, "dense_ms"), med(group, "compacted_ms")
     cpu_speedup = med(group, "dense_cpu_ms") / med(group, "compacted_cpu_ms")
@@ -77,5 +79,6 @@ for (threads, fraction), group in sorted(rows.items()):
           f"{speedup:.2f} | {cpu_speedup:.2f} | {flops:.2f} | {speedup / flops:.2f} | "
           f"{'met' if speedup / flops >= 0.8 else 'not met'} (>= 0.80) | "
           f"{med(group, 'mlp_floor_ms'):.3f} | {med(group, 'speedup_ceiling'):.1f} | "
-          f"{0.8 * flops:.1f} |")
+          f"{med(group, 'lookup_floor_ms'):.3f} | "
+          f"{med(group, 'speedup_ceiling_with_lookups'):.1f} | {0.8 * flops:.1f} |")
 PY

@@ -13,6 +13,9 @@
 // lookups, no FM term). dense_ms / mlp_floor_ms (speedup_ceiling) is the max speedup any
 // compacted model of that shape could reach on these kernels, even with free lookups and FM
 // term. When it is below 0.8 x the FLOPs ratio, the target cannot be met on this machine.
+// lookup_floor_ms times only the reads of the rows a batch looks up (time_bare_lookups), and
+// speedup_ceiling_with_lookups = dense_ms / (mlp_floor_ms + lookup_floor_ms) is the ceiling
+// with those reads counted.
 //
 // For a fraction p, the compaction plan keeps the first round((1 - p) x n) of the 16 embedding
 // dimensions and of the neurons of each hidden layer (256 and 128), and every field and row.
@@ -181,6 +184,53 @@ StepTime time_bare_mlp(const Options& options, const std::vector<int64_t>& width
     });
 }
 
+/// Median time of only reading what a batch looks up. For every sample it reads the
+/// `dim`-wide embedding row and the first-order weight of each of the 26 fields, from f32
+/// tables of the benchmark's size, with the same ids. Threads split the samples and rows are
+/// prefetched, as in the model, and each sample's values are summed into one number, the only
+/// write. No forward pass that reads these rows from such tables can be faster. So
+/// dense_ms / (mlp_floor_ms + lookup_floor_ms) estimates the most any implementation could
+/// gain on this machine; the two floors could overlap only if the MLP started before the
+/// lookups of its input ended.
+StepTime time_bare_lookups(const Options& options, const Batches& data, uint32_t dim) {
+    std::mt19937_64 rng(13);
+    auto random_table = [&](size_t count) {
+        std::vector<float> table(count);
+        for (float& value : table) value = static_cast<float>((rng() >> 11) * 0x1.0p-53 - 0.5);
+        return table;
+    };
+    std::vector<std::vector<float>> embeddings, weights;
+    for (uint32_t f = 0; f < kFields; ++f) {
+        embeddings.push_back(random_table(size_t{kRows} * dim));
+        weights.push_back(random_table(kRows));
+    }
+    std::vector<float> sums(kBatch);
+    constexpr int64_t kAhead = 32;  // as EmbeddingBag's prefetch distance
+    return time_steps(options.warmup, options.repeats, options.steps, [&](int counter) {
+        const recprune_batch_t batch = data.view(counter);
+#pragma omp parallel
+        {
+            const int64_t parts = omp_get_num_threads();
+            const int64_t part = omp_get_thread_num();
+            const int64_t first = kBatch * part / parts;
+            const int64_t last = kBatch * (part + 1) / parts;
+            for (int64_t row = first; row < last; ++row) sums[row] = 0.0f;
+            for (uint32_t f = 0; f < kFields; ++f) {
+                const uint32_t* ids = batch.ids[f];
+                const float* table = embeddings[f].data();
+                const float* weight = weights[f].data();
+                for (int64_t row = first; row < last; ++row) {
+                    if (row + kAhead < last) __builtin_prefetch(table + size_t{ids[row + kAhead]} * dim);
+                    const float* values = table + size_t{ids[row]} * dim;
+                    float sum = weight[ids[row]];
+                    for (uint32_t d = 0; d < dim; ++d) sum += values[d];
+                    sums[row] += sum;
+                }
+            }
+        }
+    });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,6 +286,11 @@ int main(int argc, char** argv) {
             const std::optional<StepTime> mlp_floor =
                 options.time_dense ? std::optional<StepTime>(time_bare_mlp(options, widths))
                                    : std::nullopt;
+            const std::optional<StepTime> lookup_floor =
+                options.time_dense
+                    ? std::optional<StepTime>(time_bare_lookups(
+                          options, data, static_cast<uint32_t>(plan["kept_embedding_dims"].size())))
+                    : std::nullopt;
             json row = {{"fraction_removed", fraction},
                         {"threads", options.threads},
                         {"precision", structure.at("compute").at("precision")},
@@ -253,7 +308,9 @@ int main(int argc, char** argv) {
                         {"flops_ratio", flops_ratio},
                         {"speedup_over_flops_ratio", nullptr},
                         {"mlp_floor_ms", nullptr},
-                        {"speedup_ceiling", nullptr}};
+                        {"speedup_ceiling", nullptr},
+                        {"lookup_floor_ms", nullptr},
+                        {"speedup_ceiling_with_lookups", nullptr}};
             if (dense_time) {
                 const double speedup = dense_time->wall / compacted_time.wall;
                 row["dense_ms"] = dense_time->wall * 1e3;
@@ -262,6 +319,9 @@ int main(int argc, char** argv) {
                 row["speedup_over_flops_ratio"] = speedup / flops_ratio;
                 row["mlp_floor_ms"] = mlp_floor->wall * 1e3;
                 row["speedup_ceiling"] = dense_time->wall / mlp_floor->wall;
+                row["lookup_floor_ms"] = lookup_floor->wall * 1e3;
+                row["speedup_ceiling_with_lookups"] =
+                    dense_time->wall / (mlp_floor->wall + lookup_floor->wall);
             }
             for (const json& layer : structure.at("neurons")) {
                 const std::string name = layer.at("layer").get<std::string>();
