@@ -230,3 +230,30 @@ TEST_CASE("deep CTR models: inference pass reads the current weights") {
         CHECK(changed == before.size());
     }
 }
+
+TEST_CASE("deep CTR models: inference copies follow weights across batch sizes") {
+    // Top-K evaluation changes the batch size on almost every call. Twelve sizes overflow
+    // each layer's cache of eight, so primitives are dropped and made again, while the
+    // packed copies that batch sizes share must still follow every weight change.
+    json params = small_params("sum");
+    params["embedding_dim"] = 16;
+    params["hidden_layers"] = {64, 32};
+    ModelInstance model(plugin("deepfm"), params, make_schema(kFields, kDense), 53);
+    randomize(model.tensors(), 0.5f, 54);
+    const recprune_tensor_t weight = model.tensor("mlp.1.weight");
+    for (uint64_t round = 0; round < 2; ++round) {
+        for (uint64_t rows = 1; rows <= 12; ++rows) {
+            CAPTURE(round);
+            CAPTURE(rows);
+            TestBatch batch = random_batch(kFields, kDense, rows * 5, 55 + rows);
+            const std::vector<float> inference = model.forward(batch, false);
+            const std::vector<float> training = model.forward(batch, true);
+            for (size_t row = 0; row < training.size(); ++row) {
+                CHECK(std::abs(inference[row] - training[row]) <=
+                      1e-5 * (1.0 + std::abs(training[row])));
+            }
+            // A new value for one weight before the next size, as an optimizer step would.
+            weight.data[rows % weight.element_count] += 0.25f;
+        }
+    }
+}

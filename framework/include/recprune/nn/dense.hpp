@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,11 +63,11 @@ public:
     /// the pass runs forward_inference() instead, and backward() has nothing to go back
     /// through.
     void forward(const void* src, void* dst, int64_t rows, bool training = true) {
-        Primitives& p = primitives(rows);
         if (!training) {
-            forward_inference(p, src, dst, rows);
+            forward_inference(src, dst, rows);
             return;
         }
+        Primitives& p = primitives(rows);
         void* weights = weight_->data();
         if (types_.compute == DataType::bf16) {
             weight_copy_.resize(outputs_ * inputs_, DataType::bf16);
@@ -138,17 +138,22 @@ public:
     std::string implementation(int64_t rows) { return primitives(rows).forward_impl; }
 
 private:
-    /// The inference primitive of one batch size and a copy of the weights in the layout and
-    /// type it reads.
+    /// The weights in one layout (and type) an inference primitive reads, and the reorder that
+    /// makes them from the f32 weight tensor.
+    struct PackedWeights {
+        dnnl::memory::desc desc;
+        dnnl::memory memory;
+        dnnl::reorder pack;
+        /// weights_version_ that `memory` was made from; none yet at first.
+        uint64_t version = UINT64_MAX;
+    };
+
+    /// The inference primitive of one batch size. `packed` is NULL when the primitive reads
+    /// the f32 tensor as it is (plain layout, f32).
     struct Inference {
         dnnl::inner_product_forward forward;
-        /// Makes `packed` from the f32 weight tensor, converting layout and type at once.
-        dnnl::reorder pack;
-        /// False when the primitive reads the f32 tensor as it is (plain layout, f32).
-        bool packs = false;
-        /// weights_version_ that `packed` was made from; none yet at first.
-        uint64_t packed_version = UINT64_MAX;
-        dnnl::memory src, dst, master, packed, scratchpad;
+        dnnl::memory src, dst, bias, scratchpad;
+        PackedWeights* packed = nullptr;
     };
 
     struct Primitives {
@@ -161,7 +166,6 @@ private:
         dnnl::memory forward_scratchpad, backward_data_scratchpad, backward_weights_scratchpad,
             relu_scratchpad;
         std::string forward_impl;
-        std::optional<Inference> inference;
     };
 
     /// forward() without training: oneDNN's inference primitive on weights in the layout it
@@ -171,25 +175,28 @@ private:
     /// layout is made again whenever the weights differ from the snapshot of the last copy.
     /// The comparison costs one read of the weights and the snapshot. Making the copy on every
     /// call took 0.065 ms of the 2.7 ms pass of the half-size compacted benchmark DeepFM.
-    void forward_inference(Primitives& p, const void* src, void* dst, int64_t rows) {
-        Inference& i = inference(p, rows);
-        if (i.packs) {
+    /// Inference primitives are kept apart from the training ones, and batch sizes whose
+    /// primitives pick one layout share one copy: evaluation in top-K full ranking changes
+    /// the batch size on almost every call.
+    void forward_inference(const void* src, void* dst, int64_t rows) {
+        Inference& i = inference(rows);
+        master_.set_data_handle(weight_->data());
+        if (i.packed != nullptr) {
             refresh_snapshot();
-            if (i.packed_version != weights_version_) {
-                i.master.set_data_handle(weight_->data());
-                i.pack.execute(compute_->stream(), i.master, i.packed);
-                i.packed_version = weights_version_;
+            if (i.packed->version != weights_version_) {
+                i.packed->pack.execute(compute_->stream(), master_, i.packed->memory);
+                i.packed->version = weights_version_;
             }
         }
         i.src.set_data_handle(const_cast<void*>(src));
         i.dst.set_data_handle(dst);
-        i.master.set_data_handle(weight_->data());
-        p.bias.set_data_handle(bias_->data());
-        i.forward.execute(compute_->stream(), {{DNNL_ARG_SRC, i.src},
-                                               {DNNL_ARG_WEIGHTS, i.packs ? i.packed : i.master},
-                                               {DNNL_ARG_BIAS, p.bias},
-                                               {DNNL_ARG_DST, i.dst},
-                                               {DNNL_ARG_SCRATCHPAD, i.scratchpad}});
+        i.bias.set_data_handle(bias_->data());
+        i.forward.execute(compute_->stream(),
+                          {{DNNL_ARG_SRC, i.src},
+                           {DNNL_ARG_WEIGHTS, i.packed != nullptr ? i.packed->memory : master_},
+                           {DNNL_ARG_BIAS, i.bias},
+                           {DNNL_ARG_DST, i.dst},
+                           {DNNL_ARG_SCRATCHPAD, i.scratchpad}});
     }
 
     /// Compares the weight tensor with the snapshot of the last packed weights, bit for bit.
@@ -243,9 +250,14 @@ private:
             attr, compute_->engine());
     }
 
-    /// Returns the inference primitive for `rows`, created on first use.
-    Inference& inference(Primitives& p, int64_t rows) {
-        if (p.inference) return *p.inference;
+    /// Returns the inference primitive for `rows`, created on first use, with the packed
+    /// weights of its layout.
+    Inference& inference(int64_t rows) {
+        const auto found = inference_cache_.find(rows);
+        if (found != inference_cache_.end()) return found->second;
+        // Known limit: as for primitives(), at most kMaxShapes batch sizes are kept.
+        if (inference_cache_.size() >= kMaxShapes) inference_cache_.clear();
+
         using tag = dnnl::memory::format_tag;
         using namespace dnnl;
         const inner_product_forward::primitive_desc pd = forward_desc(
@@ -256,15 +268,29 @@ private:
         i.scratchpad = scratchpad(pd);
         i.src = empty_memory(pd.src_desc());
         i.dst = empty_memory(pd.dst_desc());
-        const memory::desc master_md = matrix(outputs_, inputs_, DataType::f32, tag::oi);
-        i.master = empty_memory(master_md);
-        i.packs = pd.weights_desc() != master_md;
-        if (i.packs) {
-            i.packed = memory(pd.weights_desc(), compute_->engine());
-            i.pack = reorder(i.master, i.packed);
+        i.bias = empty_memory(pd.bias_desc());
+        if (!master_) master_ = empty_memory(matrix(outputs_, inputs_, DataType::f32, tag::oi));
+        if (pd.weights_desc() != master_.get_desc()) i.packed = &packed_weights(pd.weights_desc());
+        return inference_cache_.emplace(rows, std::move(i)).first->second;
+    }
+
+    /// Returns the packed copy in layout `desc`, made on first use. Batch sizes rarely lead
+    /// oneDNN to more than one or two layouts; beyond kMaxShapes layouts the copies are
+    /// dropped and made again, together with the inference primitives that point at them.
+    PackedWeights& packed_weights(const dnnl::memory::desc& desc) {
+        for (const std::unique_ptr<PackedWeights>& packed : packed_) {
+            if (packed->desc == desc) return *packed;
         }
-        p.inference = std::move(i);
-        return *p.inference;
+        if (packed_.size() >= kMaxShapes) {
+            inference_cache_.clear();
+            packed_.clear();
+        }
+        auto packed = std::make_unique<PackedWeights>();
+        packed->desc = desc;
+        packed->memory = dnnl::memory(desc, compute_->engine());
+        packed->pack = dnnl::reorder(master_, packed->memory);
+        packed_.push_back(std::move(packed));
+        return *packed_.back();
     }
 
     Primitives& primitives(int64_t rows) {
@@ -272,7 +298,6 @@ private:
         if (found != cache_.end()) return found->second;
         // Known limit: one set of primitives per distinct batch size; the cache is cleared when
         // it holds more than kMaxShapes sizes, so alternating among many sizes re-creates them.
-        constexpr size_t kMaxShapes = 8;
         if (cache_.size() >= kMaxShapes) cache_.clear();
 
         using tag = dnnl::memory::format_tag;
@@ -346,6 +371,12 @@ private:
     Converter weight_converter_;
     Converter diff_converter_;
     std::map<int64_t, Primitives> cache_;
+    /// Batch sizes kept in each primitive cache.
+    static constexpr size_t kMaxShapes = 8;
+    std::map<int64_t, Inference> inference_cache_;
+    /// Packed copies by layout; the inference primitives point at them.
+    std::vector<std::unique_ptr<PackedWeights>> packed_;
+    dnnl::memory master_;  ///< the f32 weight tensor, as oneDNN memory without its own buffer
 };
 
 }  // namespace recprune::nn
