@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks recprune's DeepFM training step against the same model in PyTorch, and against a
 # bare oneDNN MLP step of the same shape, at 1 and 2 threads, in f32 and (when the CPU has AMX)
-# bf16. Prints a Markdown table; docs/benchmarks.md ("Model training speed") explains it.
+# bf16. It also times the embedding work of a step alone in as few memory passes as sparse SGD
+# allows (bench_models --mode embedding_floor) and gives the ceiling both floors leave, as a
+# multiple of PyTorch f32. Prints a Markdown table; docs/benchmarks.md ("Model training speed")
+# explains it.
 #
 #   tools/bench_models.sh [--processes N] [--no-peer]
 #
@@ -47,7 +50,10 @@ results="${build}/results.jsonl"
 for threads in 1 2; do
     for precision in "${precisions[@]}"; do
         for run in $(seq "${processes}"); do
-            for mode in recprune onednn_mlp; do
+            modes=(recprune onednn_mlp)
+            # The embedding floor is f32 whatever the MLP's precision, so it runs once.
+            if [[ ${precision} == f32 ]]; then modes+=(embedding_floor); fi
+            for mode in "${modes[@]}"; do
                 OMP_NUM_THREADS=${threads} "${build}/bench_models" --mode "${mode}" \
                     --precision "${precision}" --threads "${threads}" >> "${results}"
             done
@@ -92,8 +98,9 @@ for title, table in (("wall-clock samples per second", wall),
     print()
     print("| threads | precision | recprune DeepFM | PyTorch f32 | PyTorch bf16"
           " | recprune / PyTorch f32 | recprune / PyTorch same precision"
-          " | bare oneDNN MLP | recprune / bare MLP |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          " | bare oneDNN MLP | recprune / bare MLP | embedding floor"
+          " | ceiling / PyTorch f32 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for threads in (1, 2):
         for precision in ("f32", "bf16"):
             ours = median(table, "recprune", precision, threads)
@@ -103,7 +110,12 @@ for title, table in (("wall-clock samples per second", wall),
             torch_bf16 = median(table, "pytorch", "bf16", threads)
             torch_same = median(table, "pytorch", precision, threads)
             bare = median(table, "onednn_mlp", precision, threads)
+            floor = median(table, "embedding_floor", "f32", threads)
+            # The fastest step the two floors allow: the bare MLP step, then the embedding
+            # work, one after the other (rates in samples per second, so times add as 1/rate).
+            ceiling = None if bare is None or floor is None else 1 / (1 / bare + 1 / floor)
             print(f"| {threads} | {precision} | {show(ours)} | {show(torch_f32)} | "
                   f"{show(torch_bf16)} | {ratio(ours, torch_f32)} | {ratio(ours, torch_same)} | "
-                  f"{show(bare)} | {ratio(ours, bare)} |")
+                  f"{show(bare)} | {ratio(ours, bare)} | {show(floor)} | "
+                  f"{ratio(ceiling, torch_f32)} |")
 PY

@@ -2,7 +2,7 @@
 // through the C ABI, then the host's SGD step with sparse embedding updates) and of a bare
 // oneDNN MLP with the same dense shape, on synthetic data. Prints one JSON line per run.
 //
-//   bench_models --mode recprune|onednn_mlp --precision f32|bf16 --threads N
+//   bench_models --mode recprune|onednn_mlp|embedding_floor --precision f32|bf16 --threads N
 //                [--steps 10] [--repeats 5] [--warmup 3]
 //
 // Shape (the usual Criteo-like DeepFM benchmark): batch 4096, 26 fields of 10,000 rows with
@@ -21,6 +21,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -277,14 +278,127 @@ json run_onednn_mlp(const Options& options) {
     return result;
 }
 
+/// The embedding work of a training step of the benchmark shape, done in as few passes over
+/// memory as sparse SGD allows, without the MLP, the FM term or any layout the MLP needs:
+/// - forward: reads each sample's 16-float row and first-order weight of every field and
+///   writes the row to a field-major buffer, the one write the MLP's input needs;
+/// - backward: adds a gradient row (read in order from a field-major buffer) and a
+///   first-order gradient into each sample's grad rows, the first touch of a row overwriting
+///   it, and lists the touched rows in ascending order;
+/// - update: w -= lr * g over the touched rows of every table, in ascending order.
+/// Threads take groups of whole fields, so no two threads write one table. A step of
+/// recprune's model does at least this work, so bare MLP step + this step estimates the
+/// fastest step any implementation with f32 tables and sparse SGD could reach on the machine.
+json run_embedding_floor(const Options& options) {
+    std::mt19937_64 rng(17);
+    auto random_values = [&](size_t count) {
+        std::vector<float> values(count);
+        for (float& value : values) value = static_cast<float>((rng() >> 11) * 0x1.0p-53 - 0.5);
+        return values;
+    };
+    struct Field {
+        std::vector<float> table, grad, weights, weight_grads;
+        std::vector<uint64_t> touched_bits;
+        std::vector<uint32_t> touched;
+    };
+    std::vector<Field> fields(kFields);
+    for (Field& field : fields) {
+        field.table = random_values(size_t{kRows} * kDim);
+        field.grad.assign(size_t{kRows} * kDim, 0.0f);
+        field.weights = random_values(kRows);
+        field.weight_grads.assign(kRows, 0.0f);
+        field.touched_bits.assign((kRows + 63) / 64, 0);
+    }
+    // What the forward pass hands the MLP and what the MLP hands back, field-major.
+    std::vector<float> pooled(size_t{kFields} * kBatch * kDim);
+    const std::vector<float> pooled_grad = random_values(size_t{kFields} * kBatch * kDim);
+    const std::vector<float> logit_grad = random_values(kBatch);
+    std::vector<float> first_order_sums(kFields);  // one per field, so threads write apart
+    const Batches data;
+    constexpr uint64_t kAhead = 32;  // as EmbeddingBag's prefetch distance
+
+    auto step = [&](int counter) {
+        const recprune_batch_t batch = data.view(counter);
+#pragma omp parallel
+        {
+            const uint32_t groups = static_cast<uint32_t>(omp_get_num_threads());
+            const uint32_t group = static_cast<uint32_t>(omp_get_thread_num());
+            for (uint32_t f = kFields * group / groups; f < kFields * (group + 1) / groups; ++f) {
+                Field& field = fields[f];
+                const uint32_t* ids = batch.ids[f];
+                float* out = pooled.data() + size_t{f} * kBatch * kDim;
+                float sum = 0.0f;
+                for (int64_t row = 0; row < kBatch; ++row) {
+                    if (row + kAhead < kBatch) {
+                        __builtin_prefetch(field.table.data() + size_t{ids[row + kAhead]} * kDim);
+                    }
+                    const float* from = field.table.data() + size_t{ids[row]} * kDim;
+                    for (uint32_t d = 0; d < kDim; ++d) out[row * kDim + d] = from[d];
+                    sum += field.weights[ids[row]];
+                }
+                first_order_sums[f] = sum;  // keeps the first-order reads
+            }
+#pragma omp barrier
+            for (uint32_t f = kFields * group / groups; f < kFields * (group + 1) / groups; ++f) {
+                Field& field = fields[f];
+                const uint32_t* ids = batch.ids[f];
+                const float* in = pooled_grad.data() + size_t{f} * kBatch * kDim;
+                field.touched.clear();
+                for (int64_t row = 0; row < kBatch; ++row) {
+                    if (row + kAhead < kBatch) {
+                        __builtin_prefetch(field.grad.data() + size_t{ids[row + kAhead]} * kDim, 1);
+                    }
+                    const uint32_t id = ids[row];
+                    float* dst = field.grad.data() + size_t{id} * kDim;
+                    uint64_t& word = field.touched_bits[id / 64];
+                    const uint64_t bit = uint64_t{1} << (id % 64);
+                    if ((word & bit) == 0) {
+                        word |= bit;
+                        for (uint32_t d = 0; d < kDim; ++d) dst[d] = in[row * kDim + d];
+                        field.weight_grads[id] = logit_grad[row];
+                    } else {
+                        for (uint32_t d = 0; d < kDim; ++d) dst[d] += in[row * kDim + d];
+                        field.weight_grads[id] += logit_grad[row];
+                    }
+                }
+                for (size_t w = 0; w < field.touched_bits.size(); ++w) {
+                    for (uint64_t bits = field.touched_bits[w]; bits != 0; bits &= bits - 1) {
+                        field.touched.push_back(
+                            static_cast<uint32_t>(w * 64 + std::countr_zero(bits)));
+                    }
+                    field.touched_bits[w] = 0;
+                }
+                for (uint32_t id : field.touched) {
+                    float* w = field.table.data() + size_t{id} * kDim;
+                    const float* g = field.grad.data() + size_t{id} * kDim;
+                    for (uint32_t d = 0; d < kDim; ++d) w[d] -= kLearningRate * g[d];
+                    field.weights[id] -= kLearningRate * field.weight_grads[id];
+                }
+            }
+        }
+    };
+    const StepTime time = time_steps(options.warmup, options.repeats, options.steps, step);
+    json result = {{"mode", "embedding_floor"}, {"precision", "f32"},
+                   {"isa", recprune::nn::isa_name(dnnl::get_effective_cpu_isa())},
+                   {"threads", options.threads}};
+    result.update(timing_json(time));
+    return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     return run_main("bench_models", [&] {
         const Options options = parse(argc, argv);
         omp_set_num_threads(options.threads);
-        const json result =
-            options.mode == "recprune" ? run_recprune(options) : run_onednn_mlp(options);
+        if (options.mode != "recprune" && options.mode != "onednn_mlp" &&
+            options.mode != "embedding_floor") {
+            throw std::invalid_argument("invalid option: --mode " + options.mode +
+                                        "; give recprune, onednn_mlp or embedding_floor");
+        }
+        const json result = options.mode == "recprune"          ? run_recprune(options)
+                            : options.mode == "embedding_floor" ? run_embedding_floor(options)
+                                                                : run_onednn_mlp(options);
         std::cout << result.dump() << std::endl;
         return 0;
     });
