@@ -20,6 +20,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -294,8 +295,16 @@ int command_run(const std::vector<std::string>& args) {
         return kExitInterrupted;
     }
 
+    // Every cell's metrics, in order of first appearance: a grid with a CTR and a rating
+    // dataset reports AUC for one and RMSE for the other.
     std::vector<std::string> metrics;
-    if (!grid.cells.empty()) metrics = grid.cells.front().metrics;
+    for (const auto& cell : grid.cells) {
+        for (const std::string& metric : cell.metrics) {
+            if (std::find(metrics.begin(), metrics.end(), metric) == metrics.end()) {
+                metrics.push_back(metric);
+            }
+        }
+    }
     std::cout << report::summary_table(summary.rows, metrics);
     std::cout << "\n" << summary.rows.size() << " rows (" << summary.ran << " run, "
               << summary.reused << " reused, " << summary.failed << " failed) in "

@@ -10,6 +10,7 @@
 #include "scaleout/executor.hpp"
 #include "scaleout/worker_process.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -103,14 +104,19 @@ int command_merge(const std::vector<std::string>& args) {
 
     if (!quiet) {
         auto rows = results::read_rows(report.table_path);
+        // Every row's test metrics, in order of first appearance, as `run` prints them.
         std::vector<std::string> metrics;
         for (const auto& row : rows) {
             const auto* test = row.if_contains("metrics");
             if (test == nullptr || !test->is_object()) continue;
             const auto* values = test->as_object().if_contains("test");
             if (values == nullptr || !values->is_object()) continue;
-            for (const auto& entry : values->as_object()) metrics.emplace_back(entry.key());
-            break;
+            for (const auto& entry : values->as_object()) {
+                const std::string name(entry.key());
+                if (std::find(metrics.begin(), metrics.end(), name) == metrics.end()) {
+                    metrics.push_back(name);
+                }
+            }
         }
         std::cout << report::summary_table(rows, metrics) << "\n";
     }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <tuple>
 
 namespace recprune::report {
@@ -18,9 +19,42 @@ struct Stats {
     size_t failed = 0;
 };
 
+/// Returns, per row, a label of the training settings that differ between rows, such as
+/// "lr=0.001" ("" when all rows train alike). A grid's training axes vary these settings, and
+/// rows of two learning rates must not pool as if they were seeds.
+std::vector<std::string> training_labels(const std::vector<boost::json::object>& rows) {
+    std::map<std::string, std::set<std::string>> seen;
+    for (const auto& row : rows) {
+        const auto* training = row.if_contains("training");
+        if (training == nullptr || !training->is_object()) continue;
+        for (const auto& [key, value] : training->as_object()) {
+            seen[std::string(key)].insert(json_io::serialize(value));
+        }
+    }
+    std::vector<std::string> labels;
+    labels.reserve(rows.size());
+    for (const auto& row : rows) {
+        const auto* training = row.if_contains("training");
+        std::string label;
+        for (const auto& [key, values] : seen) {
+            if (values.size() < 2) continue;
+            const boost::json::value* value =
+                training != nullptr && training->is_object()
+                    ? training->as_object().if_contains(key)
+                    : nullptr;
+            if (!label.empty()) label += ",";
+            label += key + "=" + (value != nullptr ? json_io::serialize(*value) : "-");
+        }
+        labels.push_back(std::move(label));
+    }
+    return labels;
+}
+
 std::string format_stats(const Stats& stats) {
     std::string out;
     char buffer[64];
+    // No row of the line has the metric (another task's metric in a mixed grid).
+    if (stats.values.empty() && stats.undefined == 0 && stats.failed == 0) return "-";
     if (stats.values.empty()) {
         out = "n/a";
     } else {
@@ -47,11 +81,12 @@ std::string format_stats(const Stats& stats) {
 
 std::string summary_table(const std::vector<boost::json::object>& rows,
                           const std::vector<std::string>& metrics) {
-    // Key: dataset, model, pruner, schedule, sparsity; rows of different seeds share a key.
-    // The plugin columns carry the labels of `recprune report`, which add the parameters that
-    // differ between entries of one name, so two `iterative` entries with other steps are two
-    // lines instead of one line with twice the seeds.
-    using Key = std::tuple<std::string, std::string, std::string, std::string, double>;
+    // Key: dataset, model, training settings, pruner, schedule, sparsity; rows of different
+    // seeds share a key. The plugin columns carry the labels of `recprune report`, which add
+    // the parameters that differ between entries of one name, so two `iterative` entries with
+    // other steps are two lines instead of one line with twice the seeds.
+    using Key =
+        std::tuple<std::string, std::string, std::string, std::string, std::string, double>;
     std::map<Key, std::map<std::string, Stats>> groups;
     std::map<Key, size_t> seeds;
     // Rows that finished below their target (the stop rule or the model's limit ended them)
@@ -64,27 +99,39 @@ std::string summary_table(const std::vector<boost::json::object>& rows,
     const auto models = read_key_column(row_pointers, "model");
     const auto pruners = read_key_column(row_pointers, "pruner");
     const auto schedules = read_key_column(row_pointers, "schedule");
+    const std::vector<std::string> trainings = training_labels(rows);
+    const bool show_training = std::any_of(trainings.begin(), trainings.end(),
+                                           [](const std::string& label) { return !label.empty(); });
     for (size_t i = 0; i < rows.size(); ++i) {
         const auto& row = rows[i];
         bool dense = row.at("kind") == "dense";
-        Key key{datasets[i].label, models[i].label, dense ? "(dense)" : pruners[i].label,
-                dense ? "-" : schedules[i].label, json_io::as_double(row.at("target_sparsity"))};
+        Key key{datasets[i].label,
+                models[i].label,
+                trainings[i],
+                dense ? "(dense)" : pruners[i].label,
+                dense ? "-" : schedules[i].label,
+                json_io::as_double(row.at("target_sparsity"))};
         ++seeds[key];
         if (row.at("status") == "target_not_reached") ++not_reached[key];
         bool failed = row.at("status") == "failed";
+        const auto* all = row.if_contains("metrics");
+        const auto* test = all != nullptr && all->is_object()
+                               ? all->as_object().if_contains("test")
+                               : nullptr;
         for (const auto& metric : metrics) {
             Stats& stats = groups[key][metric];
             if (failed) {
                 ++stats.failed;
                 continue;
             }
-            const auto* all = row.if_contains("metrics");
-            const boost::json::value* value = nullptr;
-            if (all != nullptr) {
-                const auto* test = all->as_object().if_contains("test");
-                const auto* entry = test ? test->as_object().if_contains(metric) : nullptr;
-                if (entry != nullptr) value = entry->as_object().if_contains("value");
-            }
+            const auto* entry = test != nullptr && test->is_object()
+                                    ? test->as_object().if_contains(metric)
+                                    : nullptr;
+            // A row without the metric at all belongs to a task that does not compute it.
+            if (test != nullptr && entry == nullptr) continue;
+            const boost::json::value* value =
+                entry != nullptr && entry->is_object() ? entry->as_object().if_contains("value")
+                                                       : nullptr;
             if (value != nullptr && value->is_number()) {
                 stats.values.push_back(json_io::as_double(*value));
             } else {
@@ -93,19 +140,26 @@ std::string summary_table(const std::vector<boost::json::object>& rows,
         }
     }
 
-    std::vector<std::string> header = {"dataset", "model", "pruner", "schedule", "sparsity",
-                                       "seeds"};
+    std::vector<std::string> header = {"dataset", "model"};
+    if (show_training) header.push_back("training");
+    for (const char* column : {"pruner", "schedule", "sparsity", "seeds"}) {
+        header.push_back(column);
+    }
     for (const auto& metric : metrics) header.push_back("test " + metric);
     std::vector<std::vector<std::string>> table{header};
     for (const auto& [key, stats] : groups) {
         char sparsity[32];
-        std::snprintf(sparsity, sizeof(sparsity), "%.3g", std::get<4>(key));
+        std::snprintf(sparsity, sizeof(sparsity), "%.3g", std::get<5>(key));
         std::string seeds_text = std::to_string(seeds.at(key));
         if (not_reached.count(key) != 0) {
             seeds_text += " (" + std::to_string(not_reached.at(key)) + " not reached)";
         }
-        std::vector<std::string> line = {std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                                         std::get<3>(key), sparsity, seeds_text};
+        std::vector<std::string> line = {std::get<0>(key), std::get<1>(key)};
+        if (show_training) line.push_back(std::get<2>(key));
+        for (std::string cell : {std::get<3>(key), std::get<4>(key), std::string(sparsity),
+                                 seeds_text}) {
+            line.push_back(std::move(cell));
+        }
         for (const auto& metric : metrics) line.push_back(format_stats(stats.at(metric)));
         table.push_back(line);
     }

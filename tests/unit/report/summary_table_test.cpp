@@ -88,3 +88,42 @@ TEST_CASE("summary table: pruner labels match the report") {
     CHECK(lines[0].find("magnitude(granularity=field)") != std::string::npos);
     CHECK(lines[1].find("magnitude(granularity=weight)") != std::string::npos);
 }
+
+TEST_CASE("summary table: training settings that differ get their own lines") {
+    // A grid axis over training.lr: two learning rates, one seed each.
+    std::vector<boost::json::object> rows = {
+        pruned_row({{"granularity", "weight"}}, iterative(3), 1, 0.70),
+        pruned_row({{"granularity", "weight"}}, iterative(3), 1, 0.80),
+    };
+    rows[0]["training"] = {{"epochs", 5}, {"lr", 0.001}};
+    rows[1]["training"] = {{"epochs", 5}, {"lr", 0.002}};
+    const std::string table = summary_table(rows, {"auc"});
+    const auto lines = body_lines(table);
+
+    // Pooled as seeds they would read seeds 2 and 0.7500 +- 0.0707.
+    CHECK(table.find("| training ") != std::string::npos);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("| lr=0.001 |") != std::string::npos);
+    CHECK(lines[0].find("0.7000") != std::string::npos);
+    CHECK(lines[1].find("| lr=0.002 |") != std::string::npos);
+    CHECK(lines[1].find("0.8000") != std::string::npos);
+}
+
+TEST_CASE("summary table: a metric of another task shows a dash") {
+    // A grid with a CTR and a rating dataset: each row has only its own task's metrics.
+    std::vector<boost::json::object> rows = {
+        pruned_row({{"granularity", "weight"}}, iterative(3), 1, 0.70),
+        pruned_row({{"granularity", "weight"}}, iterative(3), 1, 0.0),
+    };
+    rows[1]["dataset"] = {{"name", "movielens"}, {"params", boost::json::object()}};
+    rows[1]["metrics"] = {{"test", {{"rmse", {{"value", 0.95}, {"status", "ok"}}}}}};
+    const auto lines = body_lines(summary_table(rows, {"auc", "rmse"}));
+
+    // Sorted by dataset: movielens (rmse only), then movietweetings (auc only). The cells are
+    // padded to the headers "test auc" and "test rmse".
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("| -        | 0.9500    |") != std::string::npos);
+    CHECK(lines[1].find("| 0.7000   | -         |") != std::string::npos);
+    CHECK(lines[0].find("undefined") == std::string::npos);
+    CHECK(lines[1].find("undefined") == std::string::npos);
+}
