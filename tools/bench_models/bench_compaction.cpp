@@ -184,25 +184,20 @@ StepTime time_bare_mlp(const Options& options, const std::vector<int64_t>& width
     });
 }
 
-/// Median time of only reading what a batch looks up. For every sample it reads the
+/// Times only reading what a batch looks up (median seconds). For every sample it reads the
 /// `dim`-wide embedding row and the first-order weight of each of the 26 fields, from f32
 /// tables of the benchmark's size, with the same ids. Threads split the samples and rows are
 /// prefetched, as in the model, and each sample's values are summed into one number, the only
 /// write. No forward pass that reads these rows from such tables can be faster. So
 /// dense_ms / (mlp_floor_ms + lookup_floor_ms) estimates the most any implementation could
-/// gain on this machine; the two floors could overlap only if the MLP started before the
+/// gain on this machine. The two floors could overlap only if the MLP started before the
 /// lookups of its input ended.
 StepTime time_bare_lookups(const Options& options, const Batches& data, uint32_t dim) {
     std::mt19937_64 rng(13);
-    auto random_table = [&](size_t count) {
-        std::vector<float> table(count);
-        for (float& value : table) value = static_cast<float>((rng() >> 11) * 0x1.0p-53 - 0.5);
-        return table;
-    };
     std::vector<std::vector<float>> embeddings, weights;
     for (uint32_t f = 0; f < kFields; ++f) {
-        embeddings.push_back(random_table(size_t{kRows} * dim));
-        weights.push_back(random_table(kRows));
+        embeddings.push_back(uniform_floats(rng, size_t{kRows} * dim));
+        weights.push_back(uniform_floats(rng, kRows));
     }
     std::vector<float> sums(kBatch);
     constexpr int64_t kAhead = 32;  // as EmbeddingBag's prefetch distance
@@ -220,7 +215,9 @@ StepTime time_bare_lookups(const Options& options, const Batches& data, uint32_t
                 const float* table = embeddings[f].data();
                 const float* weight = weights[f].data();
                 for (int64_t row = first; row < last; ++row) {
-                    if (row + kAhead < last) __builtin_prefetch(table + size_t{ids[row + kAhead]} * dim);
+                    if (row + kAhead < last) {
+                        __builtin_prefetch(table + size_t{ids[row + kAhead]} * dim);
+                    }
                     const float* values = table + size_t{ids[row]} * dim;
                     float sum = weight[ids[row]];
                     for (uint32_t d = 0; d < dim; ++d) sum += values[d];

@@ -278,8 +278,9 @@ json run_onednn_mlp(const Options& options) {
     return result;
 }
 
-/// The embedding work of a training step of the benchmark shape, done in as few passes over
-/// memory as sparse SGD allows, without the MLP, the FM term or any layout the MLP needs:
+/// Times the embedding work of a training step of the benchmark shape alone, done in as few
+/// passes over memory as sparse SGD allows, without the MLP, the FM term or any layout the
+/// MLP needs:
 /// - forward: reads each sample's 16-float row and first-order weight of every field and
 ///   writes the row to a field-major buffer, the one write the MLP's input needs;
 /// - backward: adds a gradient row (read in order from a field-major buffer) and a
@@ -287,15 +288,10 @@ json run_onednn_mlp(const Options& options) {
 ///   it, and lists the touched rows in ascending order;
 /// - update: w -= lr * g over the touched rows of every table, in ascending order.
 /// Threads take groups of whole fields, so no two threads write one table. A step of
-/// recprune's model does at least this work, so bare MLP step + this step estimates the
+/// recprune's model does at least this work. So bare MLP step + this step estimates the
 /// fastest step any implementation with f32 tables and sparse SGD could reach on the machine.
 json run_embedding_floor(const Options& options) {
     std::mt19937_64 rng(17);
-    auto random_values = [&](size_t count) {
-        std::vector<float> values(count);
-        for (float& value : values) value = static_cast<float>((rng() >> 11) * 0x1.0p-53 - 0.5);
-        return values;
-    };
     struct Field {
         std::vector<float> table, grad, weights, weight_grads;
         std::vector<uint64_t> touched_bits;
@@ -303,16 +299,16 @@ json run_embedding_floor(const Options& options) {
     };
     std::vector<Field> fields(kFields);
     for (Field& field : fields) {
-        field.table = random_values(size_t{kRows} * kDim);
+        field.table = uniform_floats(rng, size_t{kRows} * kDim);
         field.grad.assign(size_t{kRows} * kDim, 0.0f);
-        field.weights = random_values(kRows);
+        field.weights = uniform_floats(rng, kRows);
         field.weight_grads.assign(kRows, 0.0f);
         field.touched_bits.assign((kRows + 63) / 64, 0);
     }
     // What the forward pass hands the MLP and what the MLP hands back, field-major.
     std::vector<float> pooled(size_t{kFields} * kBatch * kDim);
-    const std::vector<float> pooled_grad = random_values(size_t{kFields} * kBatch * kDim);
-    const std::vector<float> logit_grad = random_values(kBatch);
+    const std::vector<float> pooled_grad = uniform_floats(rng, size_t{kFields} * kBatch * kDim);
+    const std::vector<float> logit_grad = uniform_floats(rng, kBatch);
     std::vector<float> first_order_sums(kFields);  // one per field, so threads write apart
     const Batches data;
     constexpr uint64_t kAhead = 32;  // as EmbeddingBag's prefetch distance

@@ -37,6 +37,14 @@ constexpr int64_t kHidden2 = 128;
 constexpr int kBatchCount = 8;  // distinct synthetic batches, used in turn
 
 /// Synthetic batches: ids uniform over each field's rows, labels Bernoulli(0.5).
+/// Returns `count` values drawn uniformly from [-0.5, 0.5), for tables and gradients whose
+/// values only need to be finite and varied.
+inline std::vector<float> uniform_floats(std::mt19937_64& rng, size_t count) {
+    std::vector<float> values(count);
+    for (float& value : values) value = static_cast<float>((rng() >> 11) * 0x1.0p-53 - 0.5);
+    return values;
+}
+
 struct Batches {
     std::vector<std::vector<std::vector<uint32_t>>> ids;  // [batch][field][row]
     std::vector<std::vector<float>> labels;

@@ -275,8 +275,8 @@ private:
     }
 
     /// Returns the packed copy in layout `desc`, made on first use. Batch sizes rarely lead
-    /// oneDNN to more than one or two layouts; beyond kMaxShapes layouts the copies are
-    /// dropped and made again, together with the inference primitives that point at them.
+    /// oneDNN to more than one or two layouts. Beyond kMaxShapes layouts, the copies and the
+    /// inference primitives that point at them are dropped and made again.
     PackedWeights& packed_weights(const dnnl::memory::desc& desc) {
         for (const std::unique_ptr<PackedWeights>& packed : packed_) {
             if (packed->desc == desc) return *packed;
