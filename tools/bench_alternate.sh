@@ -3,15 +3,16 @@
 # that the machine's drift over minutes falls on both builds alike. Prints each build's runs and
 # their median in ms, and the ratio of the medians.
 #
-#   tools/bench_alternate.sh BEFORE.so AFTER.so [--rounds N] [--driver compaction|models]
+#   tools/bench_alternate.sh BEFORE.so AFTER.so [--rounds N] [--driver compaction|dense|models]
 #                            [--threads N] [--fraction P]
 #
 # BEFORE.so, AFTER.so  two copies of librecprune_model_deepfm.so, for example one saved from
 #                      build/bench_models/plugins before a change and one built after it
 # --rounds N           runs per build, alternating (default 6)
 # --driver D           compaction (default): the compacted model's inference time, from
-#                      bench_compaction --time-dense no; models: the f32 training step, from
-#                      bench_models --mode recprune
+#                      bench_compaction --time-dense no; dense: the dense model's inference
+#                      time, from the same driver timing both; models: the f32 training step,
+#                      from bench_models --mode recprune
 # --threads N          OpenMP threads (default 1)
 # --fraction P         fraction removed for the compaction driver (default 0.75)
 #
@@ -50,9 +51,10 @@ for file in "${before}" "${after}"; do
     fi
 done
 case "${driver}" in
-    compaction) target=bench_compaction ;;
+    compaction|dense) target=bench_compaction ;;
     models) target=bench_models ;;
-    *) echo "bench_alternate.sh: invalid --driver ${driver}; use compaction or models" >&2; exit 2 ;;
+    *) echo "bench_alternate.sh: invalid --driver ${driver}; use compaction, dense or models" >&2
+       exit 2 ;;
 esac
 
 cmake -S "${repo}/tools/bench_models" -B "${build}" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -70,6 +72,10 @@ for round in $(seq "${rounds}"); do
             line=$(OMP_NUM_THREADS=${threads} "${build}/bench_compaction" --threads "${threads}" \
                 --fractions "${fraction}" --time-dense no --repeats 10 --steps 20)
             ms=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["compacted_ms"])' "${line}")
+        elif [[ ${driver} == dense ]]; then
+            line=$(OMP_NUM_THREADS=${threads} "${build}/bench_compaction" --threads "${threads}" \
+                --fractions "${fraction}")
+            ms=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["dense_ms"])' "${line}")
         else
             line=$(OMP_NUM_THREADS=${threads} "${build}/bench_models" --mode recprune \
                 --precision f32 --threads "${threads}" --repeats 3 | tail -1)

@@ -169,7 +169,7 @@ private:
     };
 
     /// forward() without training: oneDNN's inference primitive on weights in the layout it
-    /// picks, which made the dense benchmark DeepFM 10% (1 thread) to 14% (2 threads) faster
+    /// picks, which made the dense benchmark DeepFM 9% (1 thread) to 18% (2 threads) faster
     /// than the training primitive on the plain layout. The host may change the tensor between
     /// calls (a mask, an optimizer step) without a signal to the model, so the copy in that
     /// layout is made again whenever the weights differ from the snapshot of the last copy.

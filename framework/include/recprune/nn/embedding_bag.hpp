@@ -371,8 +371,8 @@ private:
         // Table rows are prefetched whatever the table size. A model's tables together
         // outgrow the L2 cache (26 fields of 10,000 rows take 16.6 MB at 16 wide), so each
         // field's pass finds its table evicted by the other fields' passes. In alternating
-        // runs the prefetch made the benchmark DeepFM's forward pass 8% faster (dense) and 5%
-        // faster (compacted to 8 wide). The output rows are prefetched for writing, because a
+        // runs the prefetch made the benchmark DeepFM's forward pass 9 to 10% faster (dense)
+        // and 0 to 5% faster (compacted to 8 wide, 1 and 2 threads). The output rows are prefetched for writing, because a
         // field's pass writes a few bytes into each row of a block that the other fields'
         // passes partly evicted (about 5% of the 4-wide compacted forward pass).
         for (uint64_t row = first; row < last; ++row) {
