@@ -264,7 +264,8 @@ typedef struct recprune_model_cost_s {
     uint64_t nonzero_parameter_count;
     /** Multiply-adds x 2 for one sample with every weight present. */
     double flops_per_sample_dense;
-    /** The same, counting only nonzero weights (the work a sparse kernel would do). */
+    /** The same after masks: only work whose operands can be nonzero, so nonzero weights on
+     *  live inputs and the units still live (for the built-in models, docs/models.md "Cost"). */
     double flops_per_sample_nonzero;
 } recprune_model_cost_t;
 

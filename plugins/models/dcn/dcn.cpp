@@ -13,6 +13,7 @@
 #include "recprune/nn/tower.hpp"
 #include "recprune/sdk.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -223,10 +224,30 @@ public:
 
     recprune_model_cost_t cost() const override {
         recprune_model_cost_t cost = nn::parameter_cost(tensors());
-        cost.flops_per_sample_dense = cross_->flops() + tower_.flops(false) + output_.flops(false);
-        // Cross layers are dense vectors of the input width; their zero entries still cost a
-        // multiply-add in the dot product, so only the towers shrink with masks.
-        cost.flops_per_sample_nonzero = cross_->flops() + tower_.flops(true) + output_.flops(true);
+        cost.flops_per_sample_dense = cross_->flops() + tower_.flops() + output_.flops();
+
+        // After masks an input column of x0 is live while its embedding column is (dense
+        // inputs always are). A cross column stays live while x0's column or a cross bias
+        // entry is, since x_{l+1} = x0 (w . x_l) + b + x_l is zero where all three are.
+        const uint32_t width = input_width();
+        std::vector<bool> live_inputs(width, true);
+        for (size_t i = 0; i < fields_.size(); ++i) {
+            const std::vector<bool> columns = nn::nonzero_columns(embedding_table(i));
+            for (uint32_t d = 0; d < dim_; ++d) live_inputs[i * dim_ + d] = columns[d];
+        }
+        std::vector<bool> live_concat = live_inputs;
+        for (const auto& [weight, bias] : cross_tensors_) {
+            for (uint32_t c = 0; c < width; ++c) {
+                live_concat[c] = live_concat[c] || bias->data()[c] != 0.0f;
+            }
+        }
+        const double cross_width =
+            static_cast<double>(std::count(live_concat.begin(), live_concat.end(), true));
+        const nn::Tower::MaskedCost deep = tower_.after_masks(live_inputs, tower_.layers.size());
+        live_concat.insert(live_concat.end(), deep.live_outputs.begin(), deep.live_outputs.end());
+        cost.flops_per_sample_nonzero = static_cast<double>(cross_tensors_.size()) * 5.0 *
+                                            cross_width +
+                                        deep.flops + output_.after_masks(live_concat, 0).flops;
         return cost;
     }
 

@@ -164,8 +164,11 @@ public:
         cost.flops_per_sample_dense = fields + 2.0 * dense + 3.0 * dim_ * (fields + dense) +
                                       3.0 * dim_;
 
+        // After masks a field's first-order add counts while any of its weights is nonzero,
+        // and its second-order work while its factors are.
         std::vector<bool> live_dims(dim_, false);
         double live_fields = 0.0;
+        double live_factor_fields = 0.0;
         for (size_t i = 0; i < field_ids_.size(); ++i) {
             const std::vector<bool> columns = nn::nonzero_columns(factors_table(i));
             bool live = false;
@@ -173,7 +176,8 @@ public:
                 live = live || columns[d];
                 if (columns[d]) live_dims[d] = true;
             }
-            live_fields += live ? 1.0 : 0.0;
+            live_factor_fields += live ? 1.0 : 0.0;
+            live_fields += live || nn::any_nonzero(linear_table(i)) ? 1.0 : 0.0;
         }
         double live_dense = 0.0;
         if (dense_factors_ != nullptr) {
@@ -188,8 +192,8 @@ public:
         for (bool live : live_dims) kept_dims += live;
         const double linear_nonzero =
             static_cast<double>(dense_linear_ ? nn::count_nonzero(*dense_linear_) : 0);
-        cost.flops_per_sample_nonzero = fields + 2.0 * linear_nonzero +
-                                        3.0 * kept_dims * (live_fields + live_dense) +
+        cost.flops_per_sample_nonzero = live_fields + 2.0 * linear_nonzero +
+                                        3.0 * kept_dims * (live_factor_fields + live_dense) +
                                         3.0 * kept_dims;
         return cost;
     }

@@ -14,6 +14,7 @@
 #include "recprune/nn/user_item.hpp"
 #include "recprune/sdk.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -215,14 +216,27 @@ public:
     recprune_model_cost_t cost() const override {
         recprune_model_cost_t cost = nn::parameter_cost(tensors());
         // GMF: one multiply per dimension; then the tower and the output layer.
-        cost.flops_per_sample_dense = gmf_width() + tower_.flops(false) + output_.flops(false);
-        double live_gmf = 0.0;
+        cost.flops_per_sample_dense = gmf_width() + tower_.flops() + output_.flops();
+
+        // After masks a GMF dimension is live while both sides' columns are (it is their
+        // product), and an MLP input while its embedding column is.
+        std::vector<bool> live_concat(gmf_width(), false);
         if (has_gmf_) {
             const std::vector<bool> user = nn::nonzero_columns(gmf_[0]->table());
             const std::vector<bool> item = nn::nonzero_columns(gmf_[1]->table());
-            for (uint32_t d = 0; d < gmf_dim_; ++d) live_gmf += user[d] && item[d];
+            for (uint32_t d = 0; d < gmf_dim_; ++d) live_concat[d] = user[d] && item[d];
         }
-        cost.flops_per_sample_nonzero = live_gmf + tower_.flops(true) + output_.flops(true);
+        std::vector<bool> live_inputs;
+        for (size_t position = 0; position < mlp_fields_.size(); ++position) {
+            const std::vector<bool> columns = nn::nonzero_columns(mlp_table_of(position));
+            live_inputs.insert(live_inputs.end(), columns.begin(), columns.end());
+        }
+        const nn::Tower::MaskedCost deep = tower_.after_masks(live_inputs, tower_.layers.size());
+        const double live_gmf =
+            static_cast<double>(std::count(live_concat.begin(), live_concat.end(), true));
+        live_concat.insert(live_concat.end(), deep.live_outputs.begin(), deep.live_outputs.end());
+        cost.flops_per_sample_nonzero =
+            live_gmf + deep.flops + output_.after_masks(live_concat, 0).flops;
         return cost;
     }
 

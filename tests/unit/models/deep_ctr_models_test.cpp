@@ -149,6 +149,29 @@ TEST_CASE("deep CTR models: cost counts the MLP") {
     CHECK(cost.flops_per_sample_dense == 354.0);
 }
 
+TEST_CASE("deep CTR models: FLOPs after masks skip only work on zeros") {
+    ModelInstance model(plugin("wide_deep"), small_params(), make_schema(kFields, kDense), 46);
+    randomize(model.tensors(), 0.5f, 47);
+    REQUIRE(model.cost().flops_per_sample_nonzero == 354.0);
+
+    // Neuron 0 of mlp.0 as structured pruning removes it: its 14 weights and bias, and its
+    // column of mlp.1 (6 weights): 2 x 14 + 1 + 2 x 6 = 41 FLOPs.
+    PrunePlan plan;
+    plan.kept_neurons["mlp.0"] = {1, 2, 3, 4, 5, 6, 7};
+    apply_masks(model, plan);
+    CHECK(model.cost().flops_per_sample_nonzero == 313.0);
+
+    // With its bias back, the neuron outputs a constant: one add, and still no multiply in
+    // mlp.1, whose column for it is zero.
+    model.tensor("mlp.0.bias").data[0] = 0.25f;
+    CHECK(model.cost().flops_per_sample_nonzero == 314.0);
+
+    // A single zero weight saves its multiply-add.
+    model.tensor("mlp.1.weight").data[3] = 0.0f;
+    CHECK(model.cost().flops_per_sample_nonzero == 312.0);
+    CHECK(model.cost().flops_per_sample_dense == 354.0);
+}
+
 TEST_CASE("deep CTR models: dropout changes training outputs only") {
     json params = small_params();
     params["dropout"] = 0.5;

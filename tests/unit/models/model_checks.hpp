@@ -218,6 +218,8 @@ inline void check_compaction(ModelInstance& model, const ModelPlugin& plugin,
         CHECK(std::abs(predicted[r] - masked[r]) <= tolerance * (1.0 + std::abs(masked[r])));
     }
     CHECK(compacted.cost().parameter_count < dense_parameters);
+    // FLOPs after masks count only the work a compacted model still does, so the two agree.
+    CHECK(model.cost().flops_per_sample_nonzero == compacted.cost().flops_per_sample_dense);
 }
 
 /// Checks that a saved and reloaded model has the same tensors and predictions.

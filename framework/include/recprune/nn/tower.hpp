@@ -103,16 +103,50 @@ struct Tower {
         }
     }
 
-    /// FLOPs per sample: a multiply-add per weight and an add per bias, for all weights
-    /// (`nonzero` false) or only the nonzero ones.
-    double flops(bool nonzero) const {
+    /// FLOPs per sample of the dense tower: a multiply-add per weight and an add per bias.
+    double flops() const {
         double total = 0.0;
         for (const auto& [weight, bias] : layers) {
-            const double weights = nonzero ? static_cast<double>(count_nonzero(*weight))
-                                           : static_cast<double>(weight->size());
-            total += 2.0 * weights + static_cast<double>(bias->size());
+            total += 2.0 * static_cast<double>(weight->size()) + static_cast<double>(bias->size());
         }
         return total;
+    }
+
+    /// What a tower costs after masks, and which outputs of its last layer carry values.
+    struct MaskedCost {
+        double flops = 0.0;
+        std::vector<bool> live_outputs;
+    };
+
+    /// FLOPs per sample after masks, counting only work whose operands can be nonzero: a
+    /// multiply-add per nonzero weight on a live input, and a bias add per live output. An
+    /// output is live when such a weight or its bias is nonzero; the outputs of layers from
+    /// `hidden` on have no neuron family and are always live. `live_inputs` says which inputs
+    /// of the first layer carry values. For masks that remove whole units this is the dense
+    /// FLOPs of the compacted tower (a test checks it for every model).
+    MaskedCost after_masks(std::vector<bool> live_inputs, size_t hidden) const {
+        MaskedCost cost;
+        for (size_t l = 0; l < layers.size(); ++l) {
+            const Tensor& weight = *layers[l].first;
+            const Tensor& bias = *layers[l].second;
+            const uint64_t outputs = weight.shape()[0];
+            const uint64_t inputs = weight.shape()[1];
+            std::vector<bool> live_outputs(outputs, l >= hidden);
+            for (uint64_t j = 0; j < outputs; ++j) {
+                const float* row = weight.data() + j * inputs;
+                for (uint64_t i = 0; i < inputs; ++i) {
+                    if (live_inputs[i] && row[i] != 0.0f) {
+                        cost.flops += 2.0;
+                        live_outputs[j] = true;
+                    }
+                }
+                if (bias.data()[j] != 0.0f) live_outputs[j] = true;
+                if (live_outputs[j]) cost.flops += 1.0;
+            }
+            live_inputs = std::move(live_outputs);
+        }
+        cost.live_outputs = std::move(live_inputs);
+        return cost;
     }
 };
 

@@ -205,26 +205,33 @@ public:
         const bool fm = kind_ == DeepCtrKind::DeepFm;
         // First order: an add per field and a multiply-add per dense input; then the FM term
         // and the MLP.
-        cost.flops_per_sample_dense = fields + 2.0 * dense + tower_.flops(false) +
+        cost.flops_per_sample_dense = fields + 2.0 * dense + tower_.flops() +
                                       (fm ? FmTerm::flops(fields, dim_) : 0.0);
 
+        // After masks: a field is live while any of its weights is, and an MLP input while
+        // its embedding column (or dense input) is; see Tower::after_masks.
         std::vector<bool> live_dims(dim_, false);
+        std::vector<bool> live_inputs(block_width(), true);
         double live_fields = 0.0;
+        double live_embedded_fields = 0.0;
         for (size_t i = 0; i < fields_.size(); ++i) {
             const std::vector<bool> columns = nonzero_columns(embedding_table(i));
-            bool live = false;
+            bool embedded = false;
             for (uint32_t d = 0; d < dim_; ++d) {
-                live = live || columns[d];
-                if (columns[d]) live_dims[d] = true;
+                embedded = embedded || columns[d];
+                live_dims[d] = live_dims[d] || columns[d];
+                live_inputs[i * dim_ + d] = columns[d];
             }
-            live_fields += live ? 1.0 : 0.0;
+            live_embedded_fields += embedded ? 1.0 : 0.0;
+            live_fields += embedded || any_nonzero(linear_table(i)) ? 1.0 : 0.0;
         }
         double kept_dims = 0.0;
         for (bool live : live_dims) kept_dims += live ? 1.0 : 0.0;
         const double dense_nonzero =
             dense_linear_ ? static_cast<double>(count_nonzero(*dense_linear_)) : 0.0;
-        cost.flops_per_sample_nonzero = fields + 2.0 * dense_nonzero + tower_.flops(true) +
-                                        (fm ? FmTerm::flops(live_fields, kept_dims) : 0.0);
+        cost.flops_per_sample_nonzero =
+            live_fields + 2.0 * dense_nonzero + tower_.after_masks(live_inputs, hidden_).flops +
+            (fm ? FmTerm::flops(live_embedded_fields, kept_dims) : 0.0);
         return cost;
     }
 
