@@ -213,6 +213,7 @@ int command_run(const std::vector<std::string>& args) {
     int cell_threads = 1;
     bool retry_failed = false;
     bool fail_fast = false;
+    bool save_models = false;
     bool no_cache = false;
     bool skip_resource_check = false;
     auto options = common_options(common);
@@ -225,6 +226,8 @@ int command_run(const std::vector<std::string>& args) {
         "oneDNN threads inside each cell (default 1; recorded, results may depend on it)")(
         "retry-failed", po::bool_switch(&retry_failed), "rerun cells that failed before")(
         "fail-fast", po::bool_switch(&fail_fast), "stop starting cells after the first failure")(
+        "save-models", po::bool_switch(&save_models),
+        "keep each cell's trained, pruned and compacted models in OUTPUT/models/CELL_ID/")(
         "cache-dir", po::value<std::string>(&cache_dir),
         "folder for the binary dataset cache (default: $XDG_CACHE_HOME/recprune or "
         "~/.cache/recprune)")(
@@ -272,6 +275,7 @@ int command_run(const std::vector<std::string>& args) {
     run_options.cell_threads = cell_threads;
     run_options.retry_failed = retry_failed;
     run_options.fail_fast = fail_fast;
+    run_options.save_models = save_models;
     run_options.check_resources = !skip_resource_check;
     run_options.early_exit_notice = true;
     run_options.progress = ::isatty(STDERR_FILENO) != 0 && !common.quiet;

@@ -68,6 +68,10 @@ void apply_scaleout_options(const ScaleoutFlags& flags, const RunInvocation& inv
         arguments.push_back(absolute_text(dir));
     }
     if (invocation.allow_insecure_plugins) arguments.push_back("--allow-insecure-plugins");
+    if (options.save_models) {
+        arguments.push_back("--save-models");
+        arguments.push_back(absolute_text((options.output / results::kModelFolder).string()));
+    }
     if (options.cache_dir.empty()) {
         arguments.push_back("--no-cache");
     } else {
@@ -149,6 +153,7 @@ int command_cell_worker(const std::vector<std::string>& args) {
     std::string cache_dir;
     bool no_cache = false;
     int cell_threads = 1;
+    std::string save_models;
     bool quiet = false;
     bool verbose = false;
     po::options_description options("worker process options");
@@ -159,6 +164,7 @@ int command_cell_worker(const std::vector<std::string>& args) {
         "cache-dir", po::value<std::string>(&cache_dir), "")(
         "no-cache", po::bool_switch(&no_cache), "")(
         "cell-threads", po::value<int>(&cell_threads), "")(
+        "save-models", po::value<std::string>(&save_models), "")(
         "quiet", po::bool_switch(&quiet), "")("verbose", po::bool_switch(&verbose), "");
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(options).run(), vm);
@@ -174,7 +180,7 @@ int command_cell_worker(const std::vector<std::string>& args) {
     grid::Grid grid = grid::load_grid(grid_path, registry);
     std::vector<run::DatasetSlot> datasets =
         run::prepare_datasets(grid, no_cache ? std::filesystem::path() : std::filesystem::path(cache_dir));
-    scaleout::JobContext context{&grid, &datasets, std::max(1, cell_threads)};
+    scaleout::JobContext context{&grid, &datasets, {std::max(1, cell_threads), save_models}};
     return scaleout::serve_cell_worker(socket, context);
 }
 

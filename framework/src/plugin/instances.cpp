@@ -222,6 +222,20 @@ void ModelInstance::save(const std::string& path) {
                            *library_, "save");
 }
 
+std::unique_ptr<ModelInstance> ModelInstance::load(std::shared_ptr<const PluginLibrary> library,
+                                                   const std::string& path) {
+    if (library->model_api().load == nullptr) {
+        throw CellError("load failed: model " + library->name() + " has no load function, so " +
+                        path + " cannot be read; use the plugin that wrote the file");
+    }
+    ErrorCapture error;
+    recprune_model_t handle = nullptr;
+    error.check<CellError>(library->model_api().load(library->host(), path.c_str(), &handle,
+                                                     error.sink()),
+                           *library, "load");
+    return std::unique_ptr<ModelInstance>(new ModelInstance(std::move(library), handle));
+}
+
 void ModelInstance::copy_weights_from(const ModelInstance& other) {
     if (other.tensors_.size() != tensors_.size()) {
         throw CellError("copy of weights failed: model " + library_->name() + " has " +

@@ -63,6 +63,10 @@ public:
     std::unique_ptr<ModelInstance> compact(const std::string& plan_json);
     bool can_save() const;
     void save(const std::string& path);
+    /// Reads a model file that `save` of the same plugin wrote; throws CellError when the
+    /// plugin has no load function or rejects the file.
+    static std::unique_ptr<ModelInstance> load(std::shared_ptr<const PluginLibrary> library,
+                                               const std::string& path);
     /// Copies every tensor's data from `other`, which must have the same tensors.
     void copy_weights_from(const ModelInstance& other);
     const PluginLibrary& library() const { return *library_; }

@@ -6,6 +6,7 @@
 #include "core/log.hpp"
 #include "results/result_store.hpp"
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -134,6 +135,9 @@ MergeReport merge_results(const std::filesystem::path& output,
     std::vector<std::pair<std::string, std::string>> merged_lines;
     std::vector<boost::json::object> rows;
     std::set<std::string> grid_cells;
+    // Cells whose run kept model files (--save-models): their folders move with the rows,
+    // whose paths are relative to the output folder.
+    std::vector<std::pair<const ShardFolder*, std::string>> model_folders;
     const auto& cells = folders.front().manifest.at("cells").as_array();
     const auto shard_count = folders.front().manifest.at("shard").at("count");
     for (const auto& entry : cells) {
@@ -173,6 +177,7 @@ MergeReport merge_results(const std::filesystem::path& output,
         }
         merged_lines.emplace_back(id, *chosen);
         rows.push_back(json_io::parse(*chosen, chosen_folder->path.string()).as_object());
+        if (rows.back().contains("saved_models")) model_folders.emplace_back(chosen_folder, id);
         if (rows.back().at("status") == "failed") ++report.failed;
     }
     for (const auto& folder : folders) {
@@ -210,6 +215,24 @@ MergeReport merge_results(const std::filesystem::path& output,
     environment["merge"] = merge;
     store.write_table(manifest.at("grid"), environment, rows);
     report.table_path = store.table_path();
+
+    for (const auto& [folder, id] : model_folders) {
+        const auto from = folder->path / kModelFolder / id;
+        const auto to = output / kModelFolder / id;
+        std::error_code error;
+        std::filesystem::create_directories(to, error);
+        if (!error) {
+            std::filesystem::copy(from, to,
+                                  std::filesystem::copy_options::recursive |
+                                      std::filesystem::copy_options::overwrite_existing,
+                                  error);
+        }
+        if (error) {
+            RECPRUNE_WARN("results", "model files of cell {} not copied from {} to {}: {}; copy "
+                                     "the folder by hand",
+                          id, from.string(), to.string(), error.message());
+        }
+    }
     return report;
 }
 

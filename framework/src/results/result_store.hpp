@@ -23,6 +23,10 @@ namespace recprune::results {
 /// Version of the row and table layout documented in docs/results.md.
 inline constexpr int kSchemaVersion = 1;
 
+/// Subfolder of an output folder with the model files of `run --save-models`, one folder per
+/// cell id.
+inline constexpr const char* kModelFolder = "models";
+
 class ResultStore {
 public:
     /// Opens (creating) `folder` and takes its lock. Reads results.jsonl when present: a torn

@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 
 namespace recprune::run {
@@ -74,6 +75,35 @@ boost::json::object evaluation_json(train::Trainer& trainer, const data::Part& p
     return train::to_json(trainer.evaluate(part, metrics));
 }
 
+// Saves `model` as <model folder>/<cell id>/<file> and records its path, relative to the
+// output folder, under `key` in `saved`. The file is written beside its final name and renamed,
+// so a crash never leaves a partial model under that name. A failure is recorded in the row and
+// logged, not thrown, because the cell's results stand without the file.
+void save_model_file(plugin::ModelInstance& model, const CellSettings& settings,
+                     const grid::Cell& cell, const std::string& key, const std::string& file,
+                     boost::json::object& saved) {
+    const std::filesystem::path relative = settings.model_folder.filename() / cell.id / file;
+    if (!model.can_save()) {
+        saved["error"] = "model " + cell.model.name + " has no save function, so " + file +
+                         " was not written";
+        return;
+    }
+    const std::filesystem::path path = settings.model_folder / cell.id / file;
+    const std::filesystem::path partial = path.string() + ".partial";
+    try {
+        std::filesystem::create_directories(path.parent_path());
+        model.save(partial.string());
+        std::filesystem::rename(partial, path);
+        saved[key] = relative.generic_string();
+    } catch (const std::exception& e) {
+        std::error_code ignored;
+        std::filesystem::remove(partial, ignored);
+        saved["error"] = "could not write " + path.string() + ": " + e.what();
+        RECPRUNE_WARN("sched", "cell {}: {}", cell.id.c_str(),
+                      saved.at("error").as_string().c_str());
+    }
+}
+
 boost::json::object data_json(const data::PreparedData& data) {
     return boost::json::object{{"train_rows", data.train.row_count},
                                {"validation_rows", data.validation.row_count},
@@ -97,9 +127,11 @@ std::string describe_cell(const grid::Cell& cell, const DatasetSlot& dataset) {
     return out.str();
 }
 
-CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, int cell_threads) {
+CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset,
+                          const CellSettings& settings) {
     // Per thread: a worker thread created before main() set the mode would not have it.
     enable_flush_to_zero();
+    const int cell_threads = settings.threads;
     omp_set_num_threads(cell_threads);
     CellOutput output;
     output.baseline = std::make_shared<DenseBaseline>();
@@ -136,6 +168,11 @@ CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, in
                                              {"evaluate_seconds", evaluate_seconds},
                                              {"total_seconds", seconds_since(start)}};
         row["threads"] = cell_threads;
+        if (!settings.model_folder.empty()) {
+            boost::json::object saved;
+            save_model_file(model, settings, cell, "dense", "dense.model", saved);
+            row["saved_models"] = saved;
+        }
     } catch (const std::exception& e) {
         output.baseline->ok = false;
         output.baseline->message = e.what();
@@ -146,8 +183,9 @@ CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, in
 }
 
 CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
-                           const DenseBaseline& baseline, int cell_threads) {
+                           const DenseBaseline& baseline, const CellSettings& settings) {
     enable_flush_to_zero();
+    const int cell_threads = settings.threads;
     omp_set_num_threads(cell_threads);
     CellOutput output;
     boost::json::object row = base_row(cell, dataset);
@@ -225,7 +263,28 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         plugin::ModelInstance dense(cell.model.library, json_io_params(cell.model.params),
                                     data.schema_json(), model_seed);
         train::restore(dense.tensors(), baseline.weights);
-        row["compaction"] = compact_and_measure(model, dense, outcome.masks, data);
+        boost::json::object saved;
+        CompactedModelSink keep_compacted;
+        if (!settings.model_folder.empty()) {
+            save_model_file(model, settings, cell, "pruned", "pruned.model", saved);
+            keep_compacted = [&](plugin::ModelInstance& compacted, const boost::json::object& plan) {
+                save_model_file(compacted, settings, cell, "compacted", "compacted.model", saved);
+                const std::filesystem::path plan_path =
+                    settings.model_folder / cell.id / "compaction_plan.json";
+                try {
+                    json_io::write_file_atomic(plan_path, json_io::serialize(plan) + "\n");
+                    saved["compaction_plan"] =
+                        (settings.model_folder.filename() / cell.id / "compaction_plan.json")
+                            .generic_string();
+                } catch (const std::exception& e) {
+                    saved["error"] = "could not write " + plan_path.string() + ": " + e.what();
+                    RECPRUNE_WARN("sched", "cell {}: {}", cell.id.c_str(),
+                                  saved.at("error").as_string().c_str());
+                }
+            };
+        }
+        row["compaction"] = compact_and_measure(model, dense, outcome.masks, data, keep_compacted);
+        if (!settings.model_folder.empty()) row["saved_models"] = saved;
         row["timings"] = boost::json::object{{"prune_seconds", outcome.prune_seconds},
                                              {"finetune_seconds", outcome.finetune_seconds},
                                              {"evaluate_seconds", evaluate_seconds},

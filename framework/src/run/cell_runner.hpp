@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -31,17 +32,27 @@ struct DenseBaseline {
     boost::json::object cost;
 };
 
+/// How every cell of a run executes.
+struct CellSettings {
+    /// oneDNN (OpenMP) threads inside the cell.
+    int threads = 1;
+    /// Folder that receives each cell's model files in <cell_id>/ (run --save-models); empty
+    /// when models are not kept.
+    std::filesystem::path model_folder;
+};
+
 struct CellOutput {
     boost::json::object row;
     std::shared_ptr<DenseBaseline> baseline;  ///< set for dense cells
 };
 
 /// Trains and evaluates the dense model of a group.
-CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset, int cell_threads);
+CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset,
+                          const CellSettings& settings);
 
 /// Prunes from the group's dense weights with the cell's pruner and schedule, then evaluates.
 CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
-                           const DenseBaseline& baseline, int cell_threads);
+                           const DenseBaseline& baseline, const CellSettings& settings);
 
 /// "dataset=... model=... pruner=... sparsity=... seed=..." for messages.
 std::string describe_cell(const grid::Cell& cell, const DatasetSlot& dataset);

@@ -214,7 +214,8 @@ boost::json::object build_compaction_plan(const boost::json::value& structure,
 boost::json::object compact_and_measure(plugin::ModelInstance& masked,
                                         plugin::ModelInstance& dense,
                                         const prune::MaskSet& masks,
-                                        const data::PreparedData& data) {
+                                        const data::PreparedData& data,
+                                        const CompactedModelSink& keep) {
     const uint32_t field_count = static_cast<uint32_t>(data.fields.size());
     boost::json::object report;
     auto masked_remap = masks.row_remap(field_count);
@@ -284,6 +285,7 @@ boost::json::object compact_and_measure(plugin::ModelInstance& masked,
     }
     report["status"] = "ok";
     report["compacted"] = measure(*compacted, data, compacted_remap);
+    if (keep) keep(*compacted, plan);
     return report;
 }
 

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -34,12 +35,18 @@ struct LogitComparison {
 /// Compares two logit vectors row by row, over the rows both have.
 LogitComparison compare_logits(std::span<const float> masked, std::span<const float> compacted);
 
+/// Receives a compacted model that passed the check, with the plan that built it.
+using CompactedModelSink =
+    std::function<void(plugin::ModelInstance& compacted, const boost::json::object& plan)>;
+
 /// Compacts `masked`, checks that the compacted model predicts what the masked one does on the
 /// test part (within a tolerance, else status "failed"), and measures both it and `dense`.
-/// Never throws for a model that cannot compact or compacts wrongly: the report records why.
+/// A compacted model that passes goes to `keep` when given. Never throws for a model that
+/// cannot compact or compacts wrongly: the report records why.
 boost::json::object compact_and_measure(plugin::ModelInstance& masked,
                                         plugin::ModelInstance& dense,
                                         const prune::MaskSet& masks,
-                                        const data::PreparedData& data);
+                                        const data::PreparedData& data,
+                                        const CompactedModelSink& keep = {});
 
 }  // namespace recprune::run

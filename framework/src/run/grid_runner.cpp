@@ -183,7 +183,8 @@ RunSummary run_prepared(grid::Grid& grid, const plugin::PluginRegistry& registry
     // 1. Datasets, once each, before any cell: a bad file stops the run here.
     std::vector<DatasetSlot> datasets = prepare_datasets(grid, options.cache_dir);
 
-    scaleout::JobContext context{&grid, &datasets, options.cell_threads};
+    scaleout::JobContext context{&grid, &datasets, {options.cell_threads, {}}};
+    if (options.save_models) context.cell.model_folder = options.output / results::kModelFolder;
     scaleout::WorkerLaunch launch{options.worker_arguments};
     scaleout::ExecutorFactory factory = [&]() -> std::unique_ptr<scaleout::CellExecutor> {
         if (options.isolate) return scaleout::make_worker_process_executor(context, launch);

@@ -30,6 +30,8 @@ struct RunOptions {
     /// oneDNN (OpenMP) threads inside each cell. Fixed per run, and recorded, because results
     /// of some oneDNN kernels depend on the thread count.
     int cell_threads = 1;
+    /// Keep each cell's model files in <output>/models/<cell_id>/ (run --save-models).
+    bool save_models = false;
     bool retry_failed = false;
     bool fail_fast = false;
     /// Binary cache of parsed datasets; empty disables it.

@@ -35,7 +35,7 @@ JobResult run_job(const JobContext& context, const Job& job,
     const run::DatasetSlot& dataset = context.datasets->at(cell.dataset);
     JobResult result;
     if (job.dense) {
-        run::CellOutput output = run::run_dense_cell(cell, dataset, context.cell_threads);
+        run::CellOutput output = run::run_dense_cell(cell, dataset, context.cell);
         result.baseline = output.baseline;
         if (job.write_row) result.row_line = json_io::serialize(output.row);
         return result;
@@ -43,7 +43,7 @@ JobResult run_job(const JobContext& context, const Job& job,
     run::DenseBaseline missing;
     missing.message = "no dense baseline reached the cell";
     run::CellOutput output = run::run_pruned_cell(cell, dataset, baseline ? *baseline : missing,
-                                                  context.cell_threads);
+                                                  context.cell);
     result.row_line = json_io::serialize(output.row);
     return result;
 }

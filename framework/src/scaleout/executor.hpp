@@ -18,8 +18,8 @@ namespace recprune::scaleout {
 struct JobContext {
     const grid::Grid* grid = nullptr;
     const std::vector<run::DatasetSlot>* datasets = nullptr;
-    /// oneDNN (OpenMP) threads inside each cell.
-    int cell_threads = 1;
+    /// oneDNN threads and the model folder of every cell.
+    run::CellSettings cell;
 };
 
 /// Runs one job at a time.

@@ -10,6 +10,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -298,4 +300,67 @@ TEST_CASE("grid runner: cells at once measure their own model files") {
     REQUIRE(headers.size() == 2);
     CHECK(std::abs(headers[0] - headers[1]) < 256.0);
     CHECK(dense_bytes[0] == dense_bytes[1]);
+}
+
+TEST_CASE("grid runner: saved models reload with the row's sizes") {
+    ScratchDir scratch;
+    recprune::run::RunOptions options;
+    options.output = scratch.path() / "out";
+    options.threads = 2;
+    options.save_models = true;
+    auto grid = tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])",
+                          "[0.5]");
+    auto summary = recprune::run::run_grid(grid, registry(), options);
+    REQUIRE(summary.rows.size() == 2);
+    auto library = registry().find(RECPRUNE_KIND_MODEL, "logistic_regression");
+
+    auto load = [&](const boost::json::object& saved, const char* key) {
+        REQUIRE(saved.contains(key));
+        const std::string relative(saved.at(key).as_string());
+        CHECK(relative.rfind("models/", 0) == 0);
+        return recprune::plugin::ModelInstance::load(library,
+                                                     (options.output / relative).string());
+    };
+    for (const auto& row : summary.rows) {
+        CAPTURE(boost::json::serialize(row.at("kind")));
+        REQUIRE(row.at("status") == "ok");
+        const auto& saved = row.at("saved_models").as_object();
+        CHECK_FALSE(saved.contains("error"));
+        if (row.at("kind") == "dense") {
+            auto dense = load(saved, "dense");
+            CHECK(dense->cost().parameter_count ==
+                  row.at("size").at("parameters").to_number<uint64_t>());
+            continue;
+        }
+        // The pruned file keeps the masked weights in the full shape, the compacted one the
+        // smaller model the row measured, byte for byte.
+        auto pruned = load(saved, "pruned");
+        CHECK(pruned->cost().nonzero_parameter_count ==
+              row.at("size").at("pruned").at("nonzero_parameters").to_number<uint64_t>());
+        const auto& compacted_row = row.at("compaction").at("compacted").as_object();
+        auto compacted = load(saved, "compacted");
+        CHECK(compacted->cost().parameter_count ==
+              compacted_row.at("parameters").to_number<uint64_t>());
+        CHECK(std::filesystem::file_size(options.output /
+                                         std::string(saved.at("compacted").as_string())) ==
+              compacted_row.at("bytes_on_disk").to_number<uint64_t>());
+        REQUIRE(saved.contains("compaction_plan"));
+        const std::string plan_text = read_file(
+            options.output / std::string(saved.at("compaction_plan").as_string()));
+        const auto plan = boost::json::parse(plan_text).as_object();
+        CHECK(plan.contains("row_remap"));
+    }
+    // Nothing is left under a temporary name.
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(options.output / "models")) {
+        CHECK(entry.path().extension() != ".partial");
+    }
+}
+
+TEST_CASE("grid runner: models are not saved unless requested") {
+    ScratchDir scratch;
+    auto summary = run(tiny_grid(R"(["magnitude"])", "[0.5]"), scratch.path() / "out");
+    REQUIRE(summary.rows.size() == 2);
+    for (const auto& row : summary.rows) CHECK_FALSE(row.contains("saved_models"));
+    CHECK_FALSE(std::filesystem::exists(scratch.path() / "out" / "models"));
 }

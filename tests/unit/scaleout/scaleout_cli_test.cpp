@@ -327,3 +327,52 @@ TEST_CASE("slurm script: two array tasks merge into the whole grid") {
     CHECK(outside.exit_code != 0);
     CHECK(contains(outside.err, "not an array task"));
 }
+
+TEST_CASE("isolate: worker processes save models in the run's folder") {
+    TempFolder scratch;
+    const auto output = scratch.path() / "out";
+    const auto result = run_command(
+        run_arguments(scaleout_grid("small.json"), output, {"-j", "2", "--isolate", "--save-models"}),
+        scratch.path() / "run");
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+
+    const auto table = recprune::results::read_rows(output / "results.json");
+    REQUIRE(table.size() == 10);
+    for (const auto& row : table) {
+        CAPTURE(std::string(row.at("cell_id").as_string()));
+        const auto& saved = row.at("saved_models").as_object();
+        CHECK_FALSE(saved.contains("error"));
+        const char* key = row.at("kind") == "dense" ? "dense" : "pruned";
+        REQUIRE(saved.contains(key));
+        const std::string relative(saved.at(key).as_string());
+        CHECK(relative == "models/" + std::string(row.at("cell_id").as_string()) + "/" + key +
+                              ".model");
+        CHECK(std::filesystem::file_size(output / relative) > 0);
+    }
+}
+
+TEST_CASE("merge: saved model files move with their rows") {
+    TempFolder scratch;
+    auto folder = [&](const std::string& name) { return scratch.path() / name; };
+    const auto grid = scaleout_grid("small.json");
+    for (const char* shard : {"1/2", "2/2"}) {
+        const std::string name = std::string("shard-") + shard[0];
+        const auto result = run_command(
+            run_arguments(grid, folder(name), {"-j", "2", "--shard", shard, "--save-models"}),
+            folder(name + "-log"));
+        REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+    }
+    const auto merged =
+        merge(folder("merged"), {folder("shard-1"), folder("shard-2")}, folder("merge-log"));
+    REQUIRE_MESSAGE(merged.exit_code == 0, merged.out << merged.err);
+
+    const auto table = recprune::results::read_rows(folder("merged") / "results.json");
+    REQUIRE(table.size() == 10);
+    for (const auto& row : table) {
+        CAPTURE(std::string(row.at("cell_id").as_string()));
+        const auto& saved = row.at("saved_models").as_object();
+        const char* key = row.at("kind") == "dense" ? "dense" : "pruned";
+        REQUIRE(saved.contains(key));
+        CHECK(std::filesystem::exists(folder("merged") / std::string(saved.at(key).as_string())));
+    }
+}
