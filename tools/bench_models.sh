@@ -39,6 +39,32 @@ if [[ ${peer} -eq 1 ]]; then
     fi
 fi
 
+# OpenBLAS picks its kernels from the CPU model. Debian 12's OpenBLAS 0.3.21 does not know some
+# newer Xeon models (family 6, model 207 among them) and falls back to its Prescott (SSE3)
+# kernels. That made PyTorch's f32 GEMM about 5x slower (21 against 100 GFLOP/s for a 1024^3
+# torch.mm at 1 thread) and would flatter recprune. On a CPU with AVX-512 the peer then runs
+# with the newest kernel set the CPU supports. An OPENBLAS_CORETYPE set by the caller wins.
+openblas_core=""
+if [[ ${peer} -eq 1 ]]; then
+    detect_openblas_core() {
+        OPENBLAS_VERBOSE=2 "${python}" -c "import torch" 2>&1 | sed -n 's/^Core: //p' | head -n 1
+    }
+    openblas_core="$(detect_openblas_core)"
+    if [[ -z "${OPENBLAS_CORETYPE:-}" && "${openblas_core}" == Prescott ]] &&
+        grep -qw avx512f /proc/cpuinfo; then
+        if grep -qw amx_bf16 /proc/cpuinfo; then
+            export OPENBLAS_CORETYPE=SapphireRapids
+        elif grep -qw avx512_bf16 /proc/cpuinfo; then
+            export OPENBLAS_CORETYPE=Cooperlake
+        else
+            export OPENBLAS_CORETYPE=SkylakeX
+        fi
+        echo "OpenBLAS took this CPU for ${openblas_core}; the peer runs with" \
+            "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE}" >&2
+        openblas_core="$(detect_openblas_core)"
+    fi
+fi
+
 cmake -S "${repo}/tools/bench_models" -B "${build}" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "${build}" -j2 --target bench_models >&2
 
@@ -66,7 +92,7 @@ for threads in 1 2; do
     done
 done
 
-"${python}" - "${results}" <<'PY'
+"${python}" - "${results}" "${openblas_core}" <<'PY'
 import collections, json, statistics, sys
 
 wall = collections.defaultdict(list)
@@ -90,7 +116,8 @@ def show(value):
 def ratio(a, b):
     return "-" if a is None or b is None else f"{a / b:.2f}"
 
-print(f"oneDNN ISA: {isa}; batch 4096; median of {max(len(v) for v in wall.values())} processes")
+print(f"oneDNN ISA: {isa}; batch 4096; median of {max(len(v) for v in wall.values())} processes"
+      + (f"; PyTorch peer's OpenBLAS kernels: {sys.argv[2]}" if sys.argv[2] else ""))
 for title, table in (("wall-clock samples per second", wall),
                      ("samples per CPU-second (all threads of the process)", cpu)):
     print()
