@@ -13,17 +13,22 @@
 #include "grid/grid.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "report/summary_table.hpp"
+#include "results/result_store.hpp"
 #include "run/environment.hpp"
 #include "run/grid_runner.hpp"
 #include "run/interrupt.hpp"
+#include "run/saved_models.hpp"
 #include "scaleout/worker_process.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <unistd.h>
@@ -52,6 +57,7 @@ const char* const kUsage =
     "  --version         print the version and the plugin ABI version\n"
     "  report RESULTS    tables (Markdown, CSV, LaTeX) from result files\n"
     "  merge OUT DIR...  join the output folders of --shard runs into one table\n"
+    "  evaluate GRID CELL_ID  evaluate a cell's models saved by run --save-models\n"
     "  new-plugin KIND NAME  write a pruner, dataset or model plugin folder to start from\n"
     "\n"
     "exit codes: 0 done, 1 some cells failed, 2 invalid command line or grid,\n"
@@ -204,6 +210,15 @@ int command_validate(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
+// The output folder of a run of `grid`: --output, else the grid's "output", else
+// results/<grid name>.
+std::filesystem::path output_folder(const std::string& output, const grid::Grid& grid) {
+    if (!output.empty()) return output;
+    if (grid.output) return *grid.output;
+    return std::filesystem::path("results") /
+           (grid.name.empty() ? std::string("grid") : grid.name);
+}
+
 int command_run(const std::vector<std::string>& args) {
     Common common;
     std::string grid_path;
@@ -263,14 +278,7 @@ int command_run(const std::vector<std::string>& args) {
     grid::Grid grid = grid::load_grid(grid_path, registry);
 
     run::RunOptions run_options;
-    if (!output.empty()) {
-        run_options.output = output;
-    } else if (grid.output) {
-        run_options.output = *grid.output;
-    } else {
-        run_options.output = std::filesystem::path("results") /
-                             (grid.name.empty() ? std::string("grid") : grid.name);
-    }
+    run_options.output = output_folder(output, grid);
     run_options.threads = threads;
     run_options.cell_threads = cell_threads;
     run_options.retry_failed = retry_failed;
@@ -316,6 +324,100 @@ int command_run(const std::vector<std::string>& args) {
     return summary.failed > 0 ? kExitCellsFailed : kExitOk;
 }
 
+std::string metric_text(const boost::json::value& metric) {
+    if (!metric.is_object()) return "-";
+    const auto& value = metric.as_object().at("value");
+    if (value.is_null()) return "null (" + std::string(metric.at("status").as_string()) + ")";
+    std::ostringstream out;
+    out << std::setprecision(10) << value.to_number<double>();
+    return out.str();
+}
+
+int command_evaluate(const std::vector<std::string>& args) {
+    Common common;
+    std::string grid_path;
+    std::string cell_id;
+    std::string output;
+    std::string cache_dir;
+    std::vector<std::string> models;
+    int cell_threads = 0;
+    bool no_cache = false;
+    auto options = common_options(common);
+    options.add_options()("grid", po::value<std::string>(&grid_path), "grid file")(
+        "cell", po::value<std::string>(&cell_id), "cell id")(
+        "output,o", po::value<std::string>(&output),
+        "output folder of the run (default: as for run)")(
+        "model", po::value<std::vector<std::string>>(&models)->composing(),
+        "dense, pruned or compacted (repeatable; default: every model the row lists)")(
+        "cell-threads", po::value<int>(&cell_threads),
+        "oneDNN threads (default: the row's, so the values can match exactly)")(
+        "cache-dir", po::value<std::string>(&cache_dir), "folder of the binary dataset cache")(
+        "no-cache", po::bool_switch(&no_cache), "parse datasets without the binary cache");
+    po::positional_options_description positional;
+    positional.add("grid", 1).add("cell", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << "usage: recprune evaluate GRID CELL_ID [-o OUTPUT] [--model M]\n" << options;
+        return kExitOk;
+    }
+    if (grid_path.empty() || cell_id.empty()) {
+        throw ConfigError("invalid command line: evaluate needs a grid file and a cell id; give "
+                          "`recprune evaluate GRID.json CELL_ID -o OUTPUT` with an id from "
+                          "OUTPUT/cells.json");
+    }
+    for (const std::string& model : models) {
+        if (model != "dense" && model != "pruned" && model != "compacted") {
+            throw ConfigError("invalid option: --model " + model +
+                              "; give dense, pruned or compacted");
+        }
+    }
+    if (vm.count("cell-threads") && cell_threads < 1) {
+        throw ConfigError("invalid option: --cell-threads " + std::to_string(cell_threads) +
+                          "; give 1 or more");
+    }
+    configure_logging(common);
+    auto registry = discover(common);
+    grid::Grid grid = grid::load_grid(grid_path, registry);
+    const std::filesystem::path folder = output_folder(output, grid);
+    if (cell_threads == 0) {
+        // The row's thread count, so that oneDNN sums in the same order.
+        for (const auto& row : results::read_rows(folder / "results.jsonl")) {
+            if (row.at("cell_id").as_string() != cell_id) continue;
+            if (const auto* threads = row.if_contains("threads")) {
+                cell_threads = static_cast<int>(threads->to_number<int64_t>());
+            }
+        }
+        cell_threads = std::max(1, cell_threads);
+    }
+    const std::filesystem::path cache =
+        no_cache ? std::filesystem::path()
+                 : (cache_dir.empty() ? default_cache_dir() : std::filesystem::path(cache_dir));
+    const run::SavedModelEvaluation evaluation = run::evaluate_saved_models(
+        grid, registry, folder, cell_id, models, cache, cell_threads);
+
+    std::cout << "cell " << evaluation.cell_id << " (" << evaluation.cell << ")\n\n"
+              << "| model | part | metric | row | saved model | difference | agrees |\n"
+              << "| --- | --- | --- | --- | --- | --- | --- |\n";
+    for (const auto& metric : evaluation.metrics) {
+        std::ostringstream difference;
+        difference << std::setprecision(3) << metric.difference;
+        std::cout << "| " << metric.model << " | " << metric.part << " | " << metric.metric
+                  << " | " << metric_text(metric.recorded) << " | "
+                  << metric_text(metric.recomputed) << " | " << difference.str() << " | "
+                  << (metric.agrees() ? "yes" : "no") << " |\n";
+    }
+    if (evaluation.agrees()) {
+        std::cout << "\nevery value agrees with the row (within 1e-6 for dense and pruned "
+                     "models, the compaction's logit tolerance for compacted ones)\n";
+        return kExitOk;
+    }
+    std::cout << "\nsome values differ from the row beyond the tolerance; the files may come "
+                 "from another run or the data may have changed\n";
+    return kExitCellsFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -335,6 +437,7 @@ int main(int argc, char** argv) {
         if (command == "report") return cli::command_report(args);
         if (command == "new-plugin") return cli::command_new_plugin(args);
         if (command == "merge") return cli::command_merge(args);
+        if (command == "evaluate") return command_evaluate(args);
         if (command == scaleout::kCellWorkerCommand) return cli::command_cell_worker(args);
         if (command == "--version" || command == "version") {
             std::cout << "recprune " << RECPRUNE_VERSION << " (plugin ABI "

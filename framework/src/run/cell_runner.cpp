@@ -104,6 +104,35 @@ void save_model_file(plugin::ModelInstance& model, const CellSettings& settings,
     }
 }
 
+// Writes `content` as <model folder>/<cell id>/<file> and records its path under `key` in
+// `saved`, or the failure under "error", as save_model_file does.
+void save_json_file(const boost::json::value& content, const CellSettings& settings,
+                    const grid::Cell& cell, const std::string& key, const std::string& file,
+                    boost::json::object& saved) {
+    const std::filesystem::path path = settings.model_folder / cell.id / file;
+    try {
+        std::filesystem::create_directories(path.parent_path());
+        json_io::write_file_atomic(path, json_io::serialize(content) + "\n");
+        saved[key] = (settings.model_folder.filename() / cell.id / file).generic_string();
+    } catch (const std::exception& e) {
+        saved["error"] = "could not write " + path.string() + ": " + e.what();
+        RECPRUNE_WARN("sched", "cell {}: {}", cell.id.c_str(),
+                      saved.at("error").as_string().c_str());
+    }
+}
+
+// The row remap of pruned embedding rows as a JSON object: batch field index -> old row ->
+// row read (0, the out-of-vocabulary row, for pruned rows). Null when no row is pruned.
+boost::json::value row_remap_json(const std::vector<std::vector<uint32_t>>& remap) {
+    boost::json::object fields;
+    for (size_t f = 0; f < remap.size(); ++f) {
+        if (remap[f].empty()) continue;
+        fields[std::to_string(f)] = boost::json::value_from(remap[f]);
+    }
+    if (fields.empty()) return nullptr;
+    return fields;
+}
+
 boost::json::object data_json(const data::PreparedData& data) {
     return boost::json::object{{"train_rows", data.train.row_count},
                                {"validation_rows", data.validation.row_count},
@@ -267,20 +296,15 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         CompactedModelSink keep_compacted;
         if (!settings.model_folder.empty()) {
             save_model_file(model, settings, cell, "pruned", "pruned.model", saved);
+            const boost::json::value remap = row_remap_json(
+                outcome.masks.row_remap(static_cast<uint32_t>(data.fields.size())));
+            if (!remap.is_null()) {
+                save_json_file(remap, settings, cell, "row_remap", "row_remap.json", saved);
+            }
             keep_compacted = [&](plugin::ModelInstance& compacted, const boost::json::object& plan) {
                 save_model_file(compacted, settings, cell, "compacted", "compacted.model", saved);
-                const std::filesystem::path plan_path =
-                    settings.model_folder / cell.id / "compaction_plan.json";
-                try {
-                    json_io::write_file_atomic(plan_path, json_io::serialize(plan) + "\n");
-                    saved["compaction_plan"] =
-                        (settings.model_folder.filename() / cell.id / "compaction_plan.json")
-                            .generic_string();
-                } catch (const std::exception& e) {
-                    saved["error"] = "could not write " + plan_path.string() + ": " + e.what();
-                    RECPRUNE_WARN("sched", "cell {}: {}", cell.id.c_str(),
-                                  saved.at("error").as_string().c_str());
-                }
+                save_json_file(plan, settings, cell, "compaction_plan", "compaction_plan.json",
+                               saved);
             };
         }
         row["compaction"] = compact_and_measure(model, dense, outcome.masks, data, keep_compacted);

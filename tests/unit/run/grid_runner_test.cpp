@@ -5,7 +5,9 @@
 
 #include "grid/grid.hpp"
 #include "results/result_store.hpp"
+#include "core/errors.hpp"
 #include "run/grid_runner.hpp"
+#include "run/saved_models.hpp"
 
 #include <doctest/doctest.h>
 
@@ -302,15 +304,26 @@ TEST_CASE("grid runner: cells at once measure their own model files") {
     CHECK(dense_bytes[0] == dense_bytes[1]);
 }
 
-TEST_CASE("grid runner: saved models reload with the row's sizes") {
-    ScratchDir scratch;
+namespace {
+
+// run() with --save-models.
+recprune::run::RunSummary run_saving_models(recprune::grid::Grid grid,
+                                            const std::filesystem::path& output) {
     recprune::run::RunOptions options;
-    options.output = scratch.path() / "out";
+    options.output = output;
     options.threads = 2;
     options.save_models = true;
-    auto grid = tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])",
-                          "[0.5]");
-    auto summary = recprune::run::run_grid(grid, registry(), options);
+    return recprune::run::run_grid(grid, registry(), options);
+}
+
+}  // namespace
+
+TEST_CASE("grid runner: saved models reload with the row's sizes") {
+    ScratchDir scratch;
+    const std::filesystem::path output = scratch.path() / "out";
+    auto summary = run_saving_models(
+        tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])", "[0.5]"),
+        output);
     REQUIRE(summary.rows.size() == 2);
     auto library = registry().find(RECPRUNE_KIND_MODEL, "logistic_regression");
 
@@ -319,7 +332,7 @@ TEST_CASE("grid runner: saved models reload with the row's sizes") {
         const std::string relative(saved.at(key).as_string());
         CHECK(relative.rfind("models/", 0) == 0);
         return recprune::plugin::ModelInstance::load(library,
-                                                     (options.output / relative).string());
+                                                     (output / relative).string());
     };
     for (const auto& row : summary.rows) {
         CAPTURE(boost::json::serialize(row.at("kind")));
@@ -341,18 +354,18 @@ TEST_CASE("grid runner: saved models reload with the row's sizes") {
         auto compacted = load(saved, "compacted");
         CHECK(compacted->cost().parameter_count ==
               compacted_row.at("parameters").to_number<uint64_t>());
-        CHECK(std::filesystem::file_size(options.output /
+        CHECK(std::filesystem::file_size(output /
                                          std::string(saved.at("compacted").as_string())) ==
               compacted_row.at("bytes_on_disk").to_number<uint64_t>());
         REQUIRE(saved.contains("compaction_plan"));
         const std::string plan_text = read_file(
-            options.output / std::string(saved.at("compaction_plan").as_string()));
+            output / std::string(saved.at("compaction_plan").as_string()));
         const auto plan = boost::json::parse(plan_text).as_object();
         CHECK(plan.contains("row_remap"));
     }
     // Nothing is left under a temporary name.
     for (const auto& entry :
-         std::filesystem::recursive_directory_iterator(options.output / "models")) {
+         std::filesystem::recursive_directory_iterator(output / "models")) {
         CHECK(entry.path().extension() != ".partial");
     }
 }
@@ -363,4 +376,65 @@ TEST_CASE("grid runner: models are not saved unless requested") {
     REQUIRE(summary.rows.size() == 2);
     for (const auto& row : summary.rows) CHECK_FALSE(row.contains("saved_models"));
     CHECK_FALSE(std::filesystem::exists(scratch.path() / "out" / "models"));
+}
+
+TEST_CASE("saved models: evaluation reproduces the row's metrics") {
+    // Embedding-row pruning, so the pruned model reads through a row remap and the compacted
+    // one through the renumbered remap of its plan.
+    ScratchDir scratch;
+    const std::filesystem::path output = scratch.path() / "out";
+    auto fresh = [] {
+        return tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])",
+                         "[0.5]", R"(["one_shot"])", R"(["auc", "logloss"])");
+    };
+    auto summary = run_saving_models(fresh(), output);
+    REQUIRE(summary.rows.size() == 2);
+    std::string dense_id;
+    std::string pruned_id;
+    for (const auto& row : summary.rows) {
+        (row.at("kind") == "dense" ? dense_id : pruned_id) = row.at("cell_id").as_string();
+    }
+    REQUIRE(summary.rows[0].contains("saved_models"));
+
+    // As `recprune evaluate` does: a grid loaded anew, whose cell ids become final when its
+    // data is prepared.
+    auto again = fresh();
+    const auto pruned =
+        recprune::run::evaluate_saved_models(again, registry(), output, pruned_id, {}, {}, 1);
+    // pruned and compacted, validation and test, auc and logloss.
+    REQUIRE(pruned.metrics.size() == 8);
+    for (const auto& metric : pruned.metrics) {
+        CAPTURE(metric.model + " " + metric.part + " " + metric.metric);
+        CHECK(metric.agrees());
+        if (metric.model == "pruned") CHECK(metric.difference == 0.0);
+    }
+    CHECK(pruned.agrees());
+
+    // A pruned file swapped for the dense one no longer gives the row's values.
+    const auto folder = output / "models";
+    std::filesystem::copy_file(folder / dense_id / "dense.model",
+                               folder / pruned_id / "pruned.model",
+                               std::filesystem::copy_options::overwrite_existing);
+    auto third = fresh();
+    const auto swapped = recprune::run::evaluate_saved_models(third, registry(), output,
+                                                              pruned_id, {"pruned"}, {}, 1);
+    CHECK_FALSE(swapped.agrees());
+}
+
+TEST_CASE("saved models: evaluation names what is missing") {
+    ScratchDir scratch;
+    const auto summary = run(tiny_grid(R"(["magnitude"])", "[0.5]"), scratch.path() / "out");
+    const std::string id(summary.rows.front().at("cell_id").as_string());
+    auto grid = tiny_grid(R"(["magnitude"])", "[0.5]");
+    CHECK_THROWS_WITH_AS(recprune::run::evaluate_saved_models(grid, registry(),
+                                                              scratch.path() / "out", id, {}, {},
+                                                              1),
+                         doctest::Contains("lists no saved models; rerun the cell with "
+                                           "--save-models"),
+                         recprune::ConfigError);
+    auto other = tiny_grid(R"(["magnitude"])", "[0.5]");
+    CHECK_THROWS_WITH_AS(recprune::run::evaluate_saved_models(other, registry(),
+                                                              scratch.path() / "out",
+                                                              "0123456789abcdef", {}, {}, 1),
+                         doctest::Contains("is not a cell of the grid"), recprune::ConfigError);
 }
