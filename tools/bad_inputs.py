@@ -220,7 +220,7 @@ class Context:
                             pruners=["random", "magnitude"], sparsities=[0.5])
         write_json(self.shared / "base.json", base)
         for output, extra in (("finished", []), ("shard1", ["--shard", "1/2"]),
-                              ("shard2", ["--shard", "2/2"])):
+                              ("shard2", ["--shard", "2/2"]), ("saved", ["--save-models"])):
             arguments = ["run", "base.json", "-o", output, "-q", "--cache-dir",
                          str(self.root / "cache")] + extra
             process = self.run(arguments, self.shared)
@@ -746,6 +746,32 @@ def resume_prepare(edit):
     return prepare
 
 
+def evaluate_prepare(run, edit=None, cell=None, extra=()):
+    """Return a prepare step that copies the shared run `run`, applies `edit(out, row)` to it
+    and evaluates the saved models of its first pruned cell (or of `cell`)."""
+    def prepare(context, folder):
+        grid = json.loads((context.shared / "base.json").read_text(encoding="utf-8"))
+        grid["datasets"][0]["params"]["path"] = str(context.movietweetings)
+        write_json(folder / "base.json", grid)
+        out = context.copy_run(run, folder / "out")
+        row = next(json.loads(line) for line in row_lines(out)
+                   if json.loads(line)["kind"] == "pruned")
+        if edit is not None:
+            edit(out, row)
+        return (["evaluate", "base.json", cell or row["cell_id"], "-o", "out", "-q",
+                 "--cache-dir", str(context.root / "cache")] + list(extra))
+    return prepare
+
+
+def delete_pruned_model(out, row):
+    (out / row["saved_models"]["pruned"]).unlink()
+
+
+def truncate_pruned_model(out, row):
+    path = out / row["saved_models"]["pruned"]
+    path.write_bytes(path.read_bytes()[:100])
+
+
 def full_disk_prepare(context, folder):
     shutil.copy(context.shared / "base.json", folder / "base.json")
     write_movietweetings(folder / "movietweetings")
@@ -815,6 +841,22 @@ def results_cases():
         Case("results", "merge: row without \"status\"",
              merge_prepare(row_without_status), EXIT_DATA,
              ("shard1/results.jsonl:1",)),
+        Case("results", "evaluate: the run kept no model files",
+             evaluate_prepare("finished"), EXIT_CONFIG,
+             ("lists no saved models; rerun the cell with --save-models",)),
+        Case("results", "evaluate: a cell id that is not in the grid",
+             evaluate_prepare("saved", cell="0123456789abcdef"), EXIT_CONFIG,
+             ("invalid cell: 0123456789abcdef is not a cell of the grid", "out/cells.json")),
+        Case("results", "evaluate: --model names no model kind",
+             evaluate_prepare("saved", extra=["--model", "biggest"]), EXIT_CONFIG,
+             ("invalid option: --model biggest; give dense, pruned or compacted",)),
+        Case("results", "evaluate: a saved model file was deleted",
+             evaluate_prepare("saved", delete_pruned_model), EXIT_DATA,
+             ("cannot load the saved pruned model of cell ", "out/models/",
+              "rerun the cell with --save-models")),
+        Case("results", "evaluate: a saved model file cut short",
+             evaluate_prepare("saved", truncate_pruned_model), EXIT_DATA,
+             ("cannot load the saved pruned model of cell ", "truncated header")),
         Case("results", "run: torn last line of results.jsonl is cut, other rows reused",
              resume_prepare(torn_jsonl), EXIT_OK,
              ("cut a partial line off the end of out/results.jsonl",),

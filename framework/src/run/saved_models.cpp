@@ -123,8 +123,17 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
                               name + " model; it lists " + json_io::serialize(*saved) +
                               " (a compacted model exists only when compaction.status is ok)");
         }
-        auto model =
-            plugin::ModelInstance::load(library, (output / std::string(file->as_string())).string());
+        const std::filesystem::path path = output / std::string(file->as_string());
+        std::unique_ptr<plugin::ModelInstance> model;
+        try {
+            model = plugin::ModelInstance::load(library, path.string());
+        } catch (const CellError& e) {
+            // The plugin's message names the file and the problem. The way to a new file is
+            // the host's: run the cell again.
+            throw DataError("cannot load the saved " + name + " model of cell " + cell_id +
+                            ": " + e.what() + " (to write it again, rerun the cell with "
+                            "--save-models into a new output folder)");
+        }
 
         // The remap the row's evaluation used: pruned rows read row 0 in the pruned model,
         // and the compacted model reads the renumbered rows of the compaction plan.
