@@ -3,7 +3,7 @@
 
 Set-up (Debian 12; the plots are not part of the C++ build or of CI):
 
-    apt-get install python3-matplotlib
+    apt-get install --no-install-recommends python3-matplotlib python3-munkres
 
 Run with Debian's interpreter, so the Debian package is the matplotlib it finds:
 
@@ -549,7 +549,7 @@ def main(argv):
         import matplotlib.pyplot as plt
     except ImportError:
         fail("cannot import matplotlib: run with /usr/bin/python3 after "
-             "apt-get install python3-matplotlib")
+             "apt-get install --no-install-recommends python3-matplotlib python3-munkres")
 
     rows = read_rows(arguments.results)
     results = Results(rows)

@@ -30,7 +30,7 @@ out="$here/results/$name"
 echo "tables: $out/report"
 plots=1
 if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-    echo "plots skipped: apt-get install -y --no-install-recommends python3-matplotlib" >&2
+    echo "plots skipped: apt-get install -y --no-install-recommends python3-matplotlib python3-munkres" >&2
     plots=0
 fi
 mkdir -p "$out/plots"

@@ -55,7 +55,8 @@ def plot(scores, totals, path):
         import matplotlib.pyplot as plt
     except ImportError:
         fail("cannot import matplotlib: run with /usr/bin/python3 after "
-             "apt-get install python3-matplotlib, or leave out --plot")
+             "apt-get install --no-install-recommends python3-matplotlib python3-munkres, or "
+             "leave out --plot")
     keys = sorted(scores, key=lambda key: -statistics.mean(scores[key]["precision"]))
     names = [f"{name}\n(sparsity {sparsity:.2f})" for name, sparsity in keys]
     figure, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(keys) + 1.8))
