@@ -1,5 +1,6 @@
 #include "prune/masks.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -162,6 +163,18 @@ std::vector<std::vector<uint32_t>> MaskSet::row_remap(uint32_t field_count) cons
         for (uint32_t row = 0; row < rows.size(); ++row) map[row] = rows[row] != 0 ? 0 : row;
     }
     return remap;
+}
+
+std::vector<uint32_t> MaskSet::fields_with_all_rows_pruned() const {
+    std::vector<uint32_t> fields;
+    for (const auto& [field, rows] : pruned_rows_) {
+        if (!rows.empty() && std::all_of(rows.begin(), rows.end(),
+                                         [](uint8_t pruned) { return pruned != 0; })) {
+            fields.push_back(field);
+        }
+    }
+    std::sort(fields.begin(), fields.end());
+    return fields;
 }
 
 }  // namespace recprune::prune

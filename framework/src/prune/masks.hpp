@@ -69,6 +69,10 @@ public:
     /// index. A field with no pruned row gets an empty vector (identity).
     std::vector<std::vector<uint32_t>> row_remap(uint32_t field_count) const;
 
+    /// Returns the fields, ascending, whose every embedding row (row 0 included) is pruned.
+    /// Such a field reads only zeros, like a removed one.
+    std::vector<uint32_t> fields_with_all_rows_pruned() const;
+
 private:
     void refresh_pointers();
     uint8_t* ensure_mask(uint32_t tensor);

@@ -154,14 +154,28 @@ boost::json::object build_compaction_plan(const boost::json::value& structure,
     const auto* root = structure.is_object() ? &structure.as_object() : nullptr;
     if (root == nullptr) return plan;
 
-    // Field units are the entries of "fields" in order; each names its batch field index.
+    // Field units are the entries of "fields" in order; each names its batch field index. A
+    // field whose every embedding row is pruned reads only zeros, so it goes too, unless that
+    // would leave no field (the model could not be built).
+    std::set<uint64_t> removed_fields;
     if (const auto* fields = root->if_contains("fields"); fields && fields->is_array()) {
-        boost::json::array removed;
+        const auto& units = fields->as_array();
         for (uint64_t unit : masks.pruned_units(RECPRUNE_GRANULARITY_FIELD)) {
-            if (unit < fields->as_array().size()) {
-                removed.push_back(fields->as_array()[unit].as_object().at("field"));
+            if (unit < units.size()) {
+                removed_fields.insert(units[unit].as_object().at("field").to_number<uint64_t>());
             }
         }
+        std::set<uint64_t> with_fields = removed_fields;
+        for (uint32_t field : masks.fields_with_all_rows_pruned()) {
+            for (const auto& unit : units) {
+                if (unit.as_object().at("field").to_number<uint64_t>() == field) {
+                    with_fields.insert(field);
+                }
+            }
+        }
+        if (with_fields.size() < units.size()) removed_fields = with_fields;
+        boost::json::array removed;
+        for (uint64_t field : removed_fields) removed.push_back(field);
         if (!removed.empty()) plan["removed_fields"] = removed;
     }
 
@@ -202,7 +216,7 @@ boost::json::object build_compaction_plan(const boost::json::value& structure,
     auto remap = masks.row_remap(field_count);
     boost::json::object row_remap;
     for (uint32_t f = 0; f < remap.size(); ++f) {
-        if (remap[f].empty()) continue;
+        if (remap[f].empty() || removed_fields.count(f) != 0) continue;
         boost::json::array entries;
         for (uint32_t row : compact_remap(remap[f])) entries.push_back(row);
         row_remap[std::to_string(f)] = entries;

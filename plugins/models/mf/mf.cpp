@@ -154,13 +154,20 @@ public:
         recprune_model_cost_t cost = nn::parameter_cost(tensors());
         // A dot product of k multiply-adds and three adds of biases.
         cost.flops_per_sample_dense = both_sides() ? 2.0 * dim_ + 3.0 : 2.0;
+        // After masks a side counts while any of its weights is nonzero, as compaction keeps
+        // a field while it is not removed, and a dimension while both sides' columns are.
+        auto live = [](const Side& side) {
+            return side.factors != nullptr &&
+                   (nn::any_nonzero(*side.factors) || nn::any_nonzero(*side.biases));
+        };
         double live_dims = 0.0;
-        if (both_sides()) {
+        const bool both_live = both_sides() && live(user_) && live(item_);
+        if (both_live) {
             const std::vector<bool> user_columns = nn::nonzero_columns(*user_.factors);
             const std::vector<bool> item_columns = nn::nonzero_columns(*item_.factors);
             for (uint32_t d = 0; d < dim_; ++d) live_dims += user_columns[d] && item_columns[d];
         }
-        cost.flops_per_sample_nonzero = both_sides() ? 2.0 * live_dims + 3.0 : 2.0;
+        cost.flops_per_sample_nonzero = both_live ? 2.0 * live_dims + 3.0 : 2.0;
         return cost;
     }
 

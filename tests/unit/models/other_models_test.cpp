@@ -54,7 +54,7 @@ TEST_CASE("user-item and cross models: compacted model predicts like the masked 
         std::string name;
         PrunePlan plan;
     };
-    std::vector<Case> cases(4);
+    std::vector<Case> cases(5);
     cases[0].name = "dcn";
     cases[0].plan.removed_fields = {1};
     cases[0].plan.kept_dims = {0, 3};
@@ -71,6 +71,8 @@ TEST_CASE("user-item and cross models: compacted model predicts like the masked 
     cases[3].name = "mf";
     cases[3].plan.kept_dims = {0, 2};
     cases[3].plan.row_remap[0] = {0, 1, 0, 2, 3, 0, 4};
+    cases[4].name = "mf";  // without the item, only the user bias is left
+    cases[4].plan.removed_fields = {2};
     for (const Case& test : cases) {
         CAPTURE(test.name);
         ModelInstance model(plugin(test.name), small_params(test.name),

@@ -2,7 +2,13 @@
 // within a relative tolerance, and a NaN on either side must fail it.
 #include "run/compaction.hpp"
 
+#include "../prune/prune_fixtures.hpp"
+#include "prune/masks.hpp"
+#include "prune/units.hpp"
+
 #include <doctest/doctest.h>
+
+#include <boost/json.hpp>
 
 #include <cmath>
 #include <limits>
@@ -43,4 +49,69 @@ TEST_CASE("compaction: NaN logit is the worst row") {
     CHECK(comparison.worst_row == 1);
     // The check passes only when the maximum is <= the tolerance, which NaN never is.
     CHECK_FALSE(comparison.max_relative_difference <= 1e-4);
+}
+
+namespace {
+
+// Two fields of 3 embedding rows each, with the structure's field units.
+struct TwoFields {
+    recprune::prune::testing::OwnedModel model;
+    boost::json::value structure;
+    TwoFields() {
+        model.add_counting("embedding.user", RECPRUNE_TENSOR_ROLE_EMBEDDING, {3, 2}, 0);
+        model.add_counting("embedding.item", RECPRUNE_TENSOR_ROLE_EMBEDDING, {3, 2}, 1);
+        boost::json::array fields;
+        for (const char* name : {"user", "item"}) {
+            const uint64_t field = fields.size();
+            fields.push_back(boost::json::object{
+                {"field", field},
+                {"name", name},
+                {"slices", boost::json::array{boost::json::object{
+                               {"tensor", std::string("embedding.") + name},
+                               {"axis", 0},
+                               {"start", 0},
+                               {"width", 3}}}}});
+        }
+        structure = boost::json::object{{"fields", fields}};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("compaction plan: a field with every row pruned is removed") {
+    using recprune::prune::MaskSet;
+    using recprune::prune::UnitSet;
+    TwoFields setup;
+    const UnitSet rows =
+        UnitSet::build(RECPRUNE_GRANULARITY_EMBEDDING_ROW, setup.model.views(), setup.structure);
+    MaskSet masks(setup.model.views());
+    // Units 0-2 are the user rows, 3-5 the item rows: every user row and item row 2.
+    const std::vector<uint64_t> pruned{0, 1, 2, 5};
+    masks.prune_units(rows, pruned);
+
+    const auto plan = recprune::run::build_compaction_plan(setup.structure, masks, 2);
+
+    // The user field reads only zeros, so it goes, and keeps no remap; the item field keeps
+    // rows 0 and 1.
+    CHECK(boost::json::serialize(plan.at("removed_fields")) == "[0]");
+    const auto& remap = plan.at("row_remap").as_object();
+    CHECK_FALSE(remap.contains("0"));
+    CHECK(boost::json::serialize(remap.at("1")) == "[0,1,0]");
+}
+
+TEST_CASE("compaction plan: the last field stays when all its rows are pruned") {
+    using recprune::prune::MaskSet;
+    using recprune::prune::UnitSet;
+    TwoFields setup;
+    const UnitSet rows =
+        UnitSet::build(RECPRUNE_GRANULARITY_EMBEDDING_ROW, setup.model.views(), setup.structure);
+    MaskSet masks(setup.model.views());
+    const std::vector<uint64_t> pruned{0, 1, 2, 3, 4, 5};
+    masks.prune_units(rows, pruned);
+
+    const auto plan = recprune::run::build_compaction_plan(setup.structure, masks, 2);
+
+    // Removing both would leave a model without fields, so the plan remaps rows instead.
+    CHECK_FALSE(plan.contains("removed_fields"));
+    CHECK(plan.at("row_remap").as_object().size() == 2);
 }
