@@ -321,6 +321,27 @@ int command_run(const std::vector<std::string>& args) {
     std::cout << "\n" << summary.rows.size() << " rows (" << summary.ran << " run, "
               << summary.reused << " reused, " << summary.failed << " failed) in "
               << summary.table_path.string() << "\n";
+    if (save_models) {
+        size_t unsaved = 0;
+        size_t without = 0;
+        for (const auto& row : summary.rows) {
+            const auto* saved = row.if_contains("saved_models");
+            if (saved == nullptr) {
+                without += row.at("status") != "failed" ? 1 : 0;
+            } else if (saved->as_object().contains("errors")) {
+                ++unsaved;
+            }
+        }
+        if (unsaved > 0) {
+            std::cerr << unsaved << " rows could not write some model files; their "
+                         "saved_models.errors say why\n";
+        }
+        if (without > 0) {
+            std::cerr << without << " rows reused from an earlier run have no saved models; "
+                         "run the grid into a new output folder with --save-models to keep "
+                         "them\n";
+        }
+    }
     return summary.failed > 0 ? kExitCellsFailed : kExitOk;
 }
 

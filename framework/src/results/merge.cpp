@@ -137,7 +137,12 @@ MergeReport merge_results(const std::filesystem::path& output,
     std::set<std::string> grid_cells;
     // Cells whose run kept model files (--save-models): their folders move with the rows,
     // whose paths are relative to the output folder.
-    std::vector<std::pair<const ShardFolder*, std::string>> model_folders;
+    struct ModelFolder {
+        const ShardFolder* folder;
+        std::string cell_id;
+        size_t row;  ///< index in rows and merged_lines
+    };
+    std::vector<ModelFolder> model_folders;
     const auto& cells = folders.front().manifest.at("cells").as_array();
     const auto shard_count = folders.front().manifest.at("shard").at("count");
     for (const auto& entry : cells) {
@@ -177,7 +182,9 @@ MergeReport merge_results(const std::filesystem::path& output,
         }
         merged_lines.emplace_back(id, *chosen);
         rows.push_back(json_io::parse(*chosen, chosen_folder->path.string()).as_object());
-        if (rows.back().contains("saved_models")) model_folders.emplace_back(chosen_folder, id);
+        if (rows.back().contains("saved_models")) {
+            model_folders.push_back({chosen_folder, id, rows.size() - 1});
+        }
         if (rows.back().at("status") == "failed") ++report.failed;
     }
     for (const auto& folder : folders) {
@@ -205,6 +212,33 @@ MergeReport merge_results(const std::filesystem::path& output,
                               {"missing", issues(report.missing)},
                               {"conflicts", issues(report.conflicts)}};
 
+    // Model files move before the rows are written, so a row whose folder could not be
+    // copied lists the failure instead of paths that do not exist in the output.
+    for (const auto& entry : model_folders) {
+        const auto from = entry.folder->path / kModelFolder / entry.cell_id;
+        const auto to = output / kModelFolder / entry.cell_id;
+        std::error_code error;
+        if (!std::filesystem::is_directory(from, error)) {
+            error = std::make_error_code(std::errc::no_such_file_or_directory);
+        } else {
+            std::filesystem::create_directories(to, error);
+        }
+        if (!error) {
+            std::filesystem::copy(from, to,
+                                  std::filesystem::copy_options::recursive |
+                                      std::filesystem::copy_options::overwrite_existing,
+                                  error);
+        }
+        if (!error) continue;
+        const std::string message = "model files not copied from " + from.string() + " to " +
+                                    to.string() + ": " + error.message();
+        RECPRUNE_WARN("results", "cell {}: {}; copy the folder by hand", entry.cell_id, message);
+        boost::json::object& row = rows[entry.row];
+        row["saved_models"] =
+            boost::json::object{{"errors", boost::json::array{boost::json::string(message)}}};
+        merged_lines[entry.row].second = json_io::serialize(row);
+    }
+
     ResultStore store(output);
     store.replace_all(merged_lines);
     boost::json::object manifest = folders.front().manifest;
@@ -216,23 +250,6 @@ MergeReport merge_results(const std::filesystem::path& output,
     store.write_table(manifest.at("grid"), environment, rows);
     report.table_path = store.table_path();
 
-    for (const auto& [folder, id] : model_folders) {
-        const auto from = folder->path / kModelFolder / id;
-        const auto to = output / kModelFolder / id;
-        std::error_code error;
-        std::filesystem::create_directories(to, error);
-        if (!error) {
-            std::filesystem::copy(from, to,
-                                  std::filesystem::copy_options::recursive |
-                                      std::filesystem::copy_options::overwrite_existing,
-                                  error);
-        }
-        if (error) {
-            RECPRUNE_WARN("results", "model files of cell {} not copied from {} to {}: {}; copy "
-                                     "the folder by hand",
-                          id, from.string(), to.string(), error.message());
-        }
-    }
     return report;
 }
 

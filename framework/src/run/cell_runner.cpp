@@ -13,8 +13,12 @@
 
 #include <omp.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace recprune::run {
@@ -75,51 +79,84 @@ boost::json::object evaluation_json(train::Trainer& trainer, const data::Part& p
     return train::to_json(trainer.evaluate(part, metrics));
 }
 
-// Saves `model` as <model folder>/<cell id>/<file> and records its path, relative to the
-// output folder, under `key` in `saved`. The file is written beside its final name and renamed,
-// so a crash never leaves a partial model under that name. A failure is recorded in the row and
+// The files a cell keeps under <model folder>/<cell id>/ (run --save-models), listed in the
+// row's "saved_models": each written file's path relative to the output folder under its key,
+// and under "errors" one message per file that could not be written. A failure is recorded and
 // logged, not thrown, because the cell's results stand without the file.
-void save_model_file(plugin::ModelInstance& model, const CellSettings& settings,
-                     const grid::Cell& cell, const std::string& key, const std::string& file,
-                     boost::json::object& saved) {
-    const std::filesystem::path relative = settings.model_folder.filename() / cell.id / file;
-    if (!model.can_save()) {
-        saved["error"] = "model " + cell.model.name + " has no save function, so " + file +
-                         " was not written";
-        return;
-    }
-    const std::filesystem::path path = settings.model_folder / cell.id / file;
-    const std::filesystem::path partial = path.string() + ".partial";
-    try {
-        std::filesystem::create_directories(path.parent_path());
-        model.save(partial.string());
-        std::filesystem::rename(partial, path);
-        saved[key] = relative.generic_string();
-    } catch (const std::exception& e) {
-        std::error_code ignored;
-        std::filesystem::remove(partial, ignored);
-        saved["error"] = "could not write " + path.string() + ": " + e.what();
-        RECPRUNE_WARN("sched", "cell {}: {}", cell.id.c_str(),
-                      saved.at("error").as_string().c_str());
-    }
-}
+class SavedFiles {
+public:
+    SavedFiles(const CellSettings& settings, const grid::Cell& cell)
+        : settings_(settings), cell_(cell) {}
 
-// Writes `content` as <model folder>/<cell id>/<file> and records its path under `key` in
-// `saved`, or the failure under "error", as save_model_file does.
-void save_json_file(const boost::json::value& content, const CellSettings& settings,
-                    const grid::Cell& cell, const std::string& key, const std::string& file,
-                    boost::json::object& saved) {
-    const std::filesystem::path path = settings.model_folder / cell.id / file;
-    try {
-        std::filesystem::create_directories(path.parent_path());
-        json_io::write_file_atomic(path, json_io::serialize(content) + "\n");
-        saved[key] = (settings.model_folder.filename() / cell.id / file).generic_string();
-    } catch (const std::exception& e) {
-        saved["error"] = "could not write " + path.string() + ": " + e.what();
-        RECPRUNE_WARN("sched", "cell {}: {}", cell.id.c_str(),
-                      saved.at("error").as_string().c_str());
+    // Writes the file through `write(path)` beside its final name and renames it, so a crash
+    // never leaves a partial file under that name.
+    void save(const std::string& key, const std::string& file,
+              const std::function<void(const std::filesystem::path&)>& write) {
+        const std::filesystem::path folder = settings_.model_folder / cell_.id;
+        const std::filesystem::path path = folder / file;
+        const std::filesystem::path partial = path.string() + ".partial";
+        std::error_code error;
+        std::filesystem::create_directories(folder, error);
+        if (error) {
+            fail(file, "cannot create the folder " + folder.string() + ": " + error.message() +
+                           "; make the output folder's models/ a writable folder and rerun "
+                           "the cell");
+            return;
+        }
+        try {
+            write(partial);
+        } catch (const std::exception& e) {
+            std::filesystem::remove(partial, error);
+            fail(file, e.what());
+            return;
+        }
+        std::filesystem::rename(partial, path, error);
+        if (error) {
+            std::filesystem::remove(partial, error);
+            fail(file, "cannot rename the written file to " + path.string() + ": " +
+                           error.message() + "; move away what is at that path and rerun the "
+                           "cell");
+            return;
+        }
+        saved_[key] = (settings_.model_folder.filename() / cell_.id / file).generic_string();
     }
-}
+
+    void save_model(plugin::ModelInstance& model, const std::string& key,
+                    const std::string& file) {
+        if (!model.can_save()) {
+            fail(file, "model " + cell_.model.name + " has no save function");
+            return;
+        }
+        save(key, file, [&](const std::filesystem::path& path) { model.save(path.string()); });
+    }
+
+    void save_json(const boost::json::value& content, const std::string& key,
+                   const std::string& file) {
+        save(key, file, [&](const std::filesystem::path& path) {
+            std::ofstream out(path, std::ios::binary);
+            out << json_io::serialize(content) << "\n";
+            out.close();
+            if (!out) {
+                throw std::runtime_error("cannot write " + path.string() + ": " +
+                                         std::strerror(errno));
+            }
+        });
+    }
+
+    boost::json::object& json() { return saved_; }
+
+private:
+    void fail(const std::string& file, const std::string& why) {
+        const std::string message = file + " not written: " + why;
+        if (!saved_.contains("errors")) saved_["errors"] = boost::json::array();
+        saved_["errors"].as_array().push_back(boost::json::string(message));
+        RECPRUNE_WARN("sched", "cell {}: {}", cell_.id.c_str(), message.c_str());
+    }
+
+    const CellSettings& settings_;
+    const grid::Cell& cell_;
+    boost::json::object saved_;
+};
 
 // The row remap of pruned embedding rows as a JSON object: batch field index -> old row ->
 // row read (0, the out-of-vocabulary row, for pruned rows). Null when no row is pruned.
@@ -198,9 +235,9 @@ CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset,
                                              {"total_seconds", seconds_since(start)}};
         row["threads"] = cell_threads;
         if (!settings.model_folder.empty()) {
-            boost::json::object saved;
-            save_model_file(model, settings, cell, "dense", "dense.model", saved);
-            row["saved_models"] = saved;
+            SavedFiles saved(settings, cell);
+            saved.save_model(model, "dense", "dense.model");
+            row["saved_models"] = saved.json();
         }
     } catch (const std::exception& e) {
         output.baseline->ok = false;
@@ -292,23 +329,20 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         plugin::ModelInstance dense(cell.model.library, json_io_params(cell.model.params),
                                     data.schema_json(), model_seed);
         train::restore(dense.tensors(), baseline.weights);
-        boost::json::object saved;
+        SavedFiles saved(settings, cell);
         CompactedModelSink keep_compacted;
         if (!settings.model_folder.empty()) {
-            save_model_file(model, settings, cell, "pruned", "pruned.model", saved);
+            saved.save_model(model, "pruned", "pruned.model");
             const boost::json::value remap = row_remap_json(
                 outcome.masks.row_remap(static_cast<uint32_t>(data.fields.size())));
-            if (!remap.is_null()) {
-                save_json_file(remap, settings, cell, "row_remap", "row_remap.json", saved);
-            }
+            if (!remap.is_null()) saved.save_json(remap, "row_remap", "row_remap.json");
             keep_compacted = [&](plugin::ModelInstance& compacted, const boost::json::object& plan) {
-                save_model_file(compacted, settings, cell, "compacted", "compacted.model", saved);
-                save_json_file(plan, settings, cell, "compaction_plan", "compaction_plan.json",
-                               saved);
+                saved.save_model(compacted, "compacted", "compacted.model");
+                saved.save_json(plan, "compaction_plan", "compaction_plan.json");
             };
         }
         row["compaction"] = compact_and_measure(model, dense, outcome.masks, data, keep_compacted);
-        if (!settings.model_folder.empty()) row["saved_models"] = saved;
+        if (!settings.model_folder.empty()) row["saved_models"] = saved.json();
         row["timings"] = boost::json::object{{"prune_seconds", outcome.prune_seconds},
                                              {"finetune_seconds", outcome.finetune_seconds},
                                              {"evaluate_seconds", evaluate_seconds},
@@ -318,7 +352,9 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
             row["status"] = "target_not_reached";
             row["message"] = outcome.stopped_at_sparsity
                                  ? "stopped by the rule: " + outcome.stop_reason
-                                 : "target not reached: " + last.shortfall;
+                                 // The shortfall already starts "target not reached: ".
+                                 : (last.shortfall.empty() ? std::string("target not reached")
+                                                           : last.shortfall);
         }
     } catch (const std::exception& e) {
         row = failed_row(std::move(row), cell, dataset, e.what());

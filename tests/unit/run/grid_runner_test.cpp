@@ -338,7 +338,7 @@ TEST_CASE("grid runner: saved models reload with the row's sizes") {
         CAPTURE(boost::json::serialize(row.at("kind")));
         REQUIRE(row.at("status") == "ok");
         const auto& saved = row.at("saved_models").as_object();
-        CHECK_FALSE(saved.contains("error"));
+        CHECK_FALSE(saved.contains("errors"));
         if (row.at("kind") == "dense") {
             auto dense = load(saved, "dense");
             CHECK(dense->cost().parameter_count ==
@@ -437,4 +437,43 @@ TEST_CASE("saved models: evaluation names what is missing") {
                                                               scratch.path() / "out",
                                                               "0123456789abcdef", {}, {}, 1),
                          doctest::Contains("is not a cell of the grid"), recprune::ConfigError);
+}
+
+TEST_CASE("grid runner: unwritable model files are listed, rows kept") {
+    // models/ is a plain file, so no model folder can be created.
+    ScratchDir scratch;
+    const std::filesystem::path output = scratch.path() / "out";
+    std::filesystem::create_directories(output);
+    std::ofstream(output / "models") << "not a folder\n";
+    auto summary = run_saving_models(
+        tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])", "[0.5]"),
+        output);
+    REQUIRE(summary.rows.size() == 2);
+    for (const auto& row : summary.rows) {
+        CAPTURE(boost::json::serialize(row.at("kind")));
+        CHECK(row.at("status") == "ok");
+        const auto& saved = row.at("saved_models").as_object();
+        const auto& errors = saved.at("errors").as_array();
+        // Every file of the cell is named: dense.model, or pruned.model, row_remap.json,
+        // compacted.model and compaction_plan.json.
+        CHECK(errors.size() == (row.at("kind") == "dense" ? 1u : 4u));
+        for (const auto& error : errors) {
+            CHECK(contains(std::string(error.as_string()), "not written: cannot create the folder"));
+        }
+        CHECK_FALSE(saved.contains("pruned"));
+    }
+}
+
+TEST_CASE("grid runner: a missed target says so once") {
+    // Removing 90% of three fields would remove all three, and one must stay.
+    ScratchDir scratch;
+    auto summary =
+        run(tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "field"}}])", "[0.9]"),
+            scratch.path() / "out");
+    const auto* row = row_with_pruner(summary.rows, "magnitude");
+    REQUIRE(row != nullptr);
+    CHECK(row->at("status") == "target_not_reached");
+    const std::string message(row->at("message").as_string());
+    CHECK(message.rfind("target not reached: granularity field", 0) == 0);
+    CHECK_FALSE(contains(message, "target not reached: target not reached"));
 }

@@ -341,7 +341,7 @@ TEST_CASE("isolate: worker processes save models in the run's folder") {
     for (const auto& row : table) {
         CAPTURE(std::string(row.at("cell_id").as_string()));
         const auto& saved = row.at("saved_models").as_object();
-        CHECK_FALSE(saved.contains("error"));
+        CHECK_FALSE(saved.contains("errors"));
         const char* key = row.at("kind") == "dense" ? "dense" : "pruned";
         REQUIRE(saved.contains(key));
         const std::string relative(saved.at(key).as_string());
@@ -375,4 +375,21 @@ TEST_CASE("merge: saved model files move with their rows") {
         REQUIRE(saved.contains(key));
         CHECK(std::filesystem::exists(folder("merged") / std::string(saved.at(key).as_string())));
     }
+
+    INFO("a shard that lost a cell's model folder");
+    const auto shard_rows = recprune::results::read_rows(folder("shard-1") / "results.jsonl");
+    REQUIRE_FALSE(shard_rows.empty());
+    const std::string lost(shard_rows.front().at("cell_id").as_string());
+    std::filesystem::remove_all(folder("shard-1") / "models" / lost);
+    const auto again =
+        merge(folder("merged-2"), {folder("shard-1"), folder("shard-2")}, folder("merge-log-2"));
+    REQUIRE_MESSAGE(again.exit_code == 0, again.out << again.err);
+    for (const auto& row : recprune::results::read_rows(folder("merged-2") / "results.json")) {
+        if (row.at("cell_id").as_string() != lost) continue;
+        const auto& saved = row.at("saved_models").as_object();
+        CHECK(saved.size() == 1);
+        CHECK(contains(std::string(saved.at("errors").as_array().front().as_string()),
+                       "model files not copied from"));
+    }
+    CHECK(contains(again.err, "copy the folder by hand"));
 }
