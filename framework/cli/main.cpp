@@ -15,6 +15,7 @@
 #include "report/summary_table.hpp"
 #include "results/result_store.hpp"
 #include "run/environment.hpp"
+#include "run/granularity_check.hpp"
 #include "run/grid_runner.hpp"
 #include "run/interrupt.hpp"
 #include "run/saved_models.hpp"
@@ -207,6 +208,9 @@ int command_validate(const std::vector<std::string>& args) {
     std::cout << grid_path << ": valid; " << grid.cells.size() << " cells (" << dense
               << " dense groups, " << grid.cells.size() - dense << " pruned cells) over "
               << grid.datasets.size() << " dataset(s)\n";
+    const std::string mismatches =
+        run::describe_mismatches(run::find_granularity_mismatches(grid));
+    if (!mismatches.empty()) std::cerr << "warning: " << mismatches << "\n";
     return kExitOk;
 }
 
@@ -276,6 +280,11 @@ int command_run(const std::vector<std::string>& args) {
 
     auto registry = discover(common);
     grid::Grid grid = grid::load_grid(grid_path, registry);
+    if (const std::string mismatches =
+            run::describe_mismatches(run::find_granularity_mismatches(grid));
+        !mismatches.empty()) {
+        RECPRUNE_WARN("grid", "{}", mismatches);
+    }
 
     run::RunOptions run_options;
     run_options.output = output_folder(output, grid);

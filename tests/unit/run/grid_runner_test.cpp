@@ -7,6 +7,7 @@
 #include "results/result_store.hpp"
 #include "core/errors.hpp"
 #include "run/grid_runner.hpp"
+#include "run/granularity_check.hpp"
 #include "run/saved_models.hpp"
 
 #include <doctest/doctest.h>
@@ -476,4 +477,36 @@ TEST_CASE("grid runner: a missed target says so once") {
     const std::string message(row->at("message").as_string());
     CHECK(message.rfind("target not reached: granularity field", 0) == 0);
     CHECK_FALSE(contains(message, "target not reached: target not reached"));
+}
+
+TEST_CASE("granularity check: names pairs that can only fail") {
+    const auto grid = tiny_grid(
+        R"([{"name": "magnitude", "params": {"granularity": "neuron"}}, "random"])", "[0.3, 0.6]");
+    const auto mismatches = recprune::run::find_granularity_mismatches(grid);
+
+    // A logistic regression has no neurons; random prunes weights, which it has.
+    REQUIRE(mismatches.size() == 1);
+    CHECK(mismatches[0].model == "$.models[0] (logistic_regression)");
+    CHECK(mismatches[0].pruner == "$.pruners[0] (magnitude)");
+    CHECK(mismatches[0].granularity == "neuron");
+    CHECK(mismatches[0].cells == 2);
+    CHECK(mismatches[0].model_granularities ==
+          std::vector<std::string>{"weight", "embedding_row", "field"});
+    CHECK(contains(recprune::run::describe_mismatches(mismatches),
+                   "2 pruned cells pair a model with a granularity it does not have"));
+
+    // The cells fail as the check says they will.
+    ScratchDir scratch;
+    auto summary = run(tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "neuron"}}])",
+                                 "[0.3]"),
+                       scratch.path() / "out");
+    const auto* row = row_with_pruner(summary.rows, "magnitude");
+    REQUIRE(row != nullptr);
+    CHECK(row->at("status") == "failed");
+}
+
+TEST_CASE("granularity check: a compatible grid has none") {
+    const auto grid = tiny_grid(R"(["magnitude", "random"])", "[0.5]");
+    CHECK(recprune::run::find_granularity_mismatches(grid).empty());
+    CHECK(recprune::run::describe_mismatches({}).empty());
 }

@@ -1,0 +1,115 @@
+#include "run/granularity_check.hpp"
+
+#include "core/json_io.hpp"
+#include "plugin/instances.hpp"
+#include "prune/units.hpp"
+
+#include <map>
+#include <optional>
+#include <utility>
+
+namespace recprune::run {
+namespace {
+
+// A schema every built-in model accepts: the user and item fields that MF and NeuMF need, a
+// context field and a dense input for the CTR models.
+std::string stand_in_schema(const std::string& task) {
+    boost::json::array fields;
+    for (const auto& [name, role] : {std::pair{"user", "user"}, std::pair{"item", "item"},
+                                     std::pair{"context", "feature"}}) {
+        boost::json::array roles{"feature"};
+        if (std::string(role) != "feature") roles.emplace_back(role);
+        fields.push_back(boost::json::object{{"name", name},
+                                             {"vocabulary_size", 8},
+                                             {"multi_hot", false},
+                                             {"roles", roles}});
+    }
+    return json_io::serialize(
+        boost::json::object{{"task", task}, {"fields", fields}, {"dense_count", 1}});
+}
+
+std::string entry_text(const grid::PluginEntry& entry) {
+    return entry.name + json_io::serialize(entry.params);
+}
+
+}  // namespace
+
+std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid) {
+    // Granularities each model offers, by entry (built once), and each pruner's granularity.
+    std::map<std::string, std::optional<std::vector<recprune_granularity_t>>> offered;
+    std::map<std::string, std::optional<recprune_granularity_t>> wanted;
+    std::map<std::pair<std::string, std::string>, GranularityMismatch> mismatches;
+    for (const grid::Cell& cell : grid.cells) {
+        if (cell.dense || !cell.pruner) continue;
+        const std::string model = entry_text(cell.model);
+        const std::string pruner = entry_text(*cell.pruner);
+        if (!offered.count(model)) {
+            try {
+                const auto& settings = grid.datasets.at(cell.dataset).settings;
+                const auto* task = settings.if_contains("task");
+                plugin::ModelInstance instance(
+                    cell.model.library, json_io::serialize(cell.model.params),
+                    stand_in_schema(task != nullptr && task->is_string()
+                                        ? std::string(task->as_string())
+                                        : "ctr"),
+                    1);
+                offered[model] = prune::UnitSet::supported_granularities(
+                    instance.tensors(), json_io::parse(instance.structure_json(), model));
+            } catch (const std::exception&) {
+                offered[model] = std::nullopt;
+            }
+        }
+        if (!wanted.count(pruner)) {
+            try {
+                plugin::PrunerInstance instance(cell.pruner->library,
+                                                json_io::serialize(cell.pruner->params), 1);
+                wanted[pruner] = static_cast<recprune_granularity_t>(instance.info().granularity);
+            } catch (const std::exception&) {
+                wanted[pruner] = std::nullopt;
+            }
+        }
+        const auto& models_units = offered.at(model);
+        const auto& granularity = wanted.at(pruner);
+        if (!models_units || !granularity) continue;
+        bool supported = false;
+        for (recprune_granularity_t offered_one : *models_units) {
+            supported = supported || offered_one == *granularity;
+        }
+        if (supported) continue;
+        GranularityMismatch& mismatch = mismatches[{model, pruner}];
+        if (mismatch.cells == 0) {
+            mismatch.model = cell.model.json_path + " (" + cell.model.name + ")";
+            mismatch.pruner = cell.pruner->json_path + " (" + cell.pruner->name + ")";
+            mismatch.granularity = std::string(prune::granularity_name(*granularity));
+            for (recprune_granularity_t offered_one : *models_units) {
+                mismatch.model_granularities.emplace_back(prune::granularity_name(offered_one));
+            }
+        }
+        ++mismatch.cells;
+    }
+    std::vector<GranularityMismatch> result;
+    for (auto& [key, mismatch] : mismatches) result.push_back(std::move(mismatch));
+    return result;
+}
+
+std::string describe_mismatches(const std::vector<GranularityMismatch>& mismatches) {
+    if (mismatches.empty()) return "";
+    size_t cells = 0;
+    for (const auto& mismatch : mismatches) cells += mismatch.cells;
+    std::string text = std::to_string(cells) +
+                       " pruned cells pair a model with a granularity it does not have, so they "
+                       "will fail; leave these pairs out of the grid (one grid per model, say):";
+    for (const auto& mismatch : mismatches) {
+        std::string offered;
+        for (const auto& name : mismatch.model_granularities) {
+            offered += (offered.empty() ? "" : ", ") + name;
+        }
+        text += "\n  model " + mismatch.model + " with pruner " + mismatch.pruner +
+                ": granularity " + mismatch.granularity + ", but the model has " +
+                (offered.empty() ? std::string("no prunable units") : offered) + " (" +
+                std::to_string(mismatch.cells) + " cells)";
+    }
+    return text;
+}
+
+}  // namespace recprune::run

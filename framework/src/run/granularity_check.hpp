@@ -1,0 +1,32 @@
+// Finds, before any data is read, the pruned cells of a grid whose pruner works at a granularity
+// the model does not have (neurons of a logistic regression, say). Such cells can only fail, so
+// `validate` and `run` name them up front.
+#pragma once
+
+#include "grid/grid.hpp"
+
+#include <string>
+#include <vector>
+
+namespace recprune::run {
+
+/// One model and pruner pair of a grid that cannot work together.
+struct GranularityMismatch {
+    std::string model;   ///< JSON path and name of the model entry, as "models[0] (fm)"
+    std::string pruner;  ///< the same for the pruner entry
+    std::string granularity;
+    std::vector<std::string> model_granularities;  ///< what the model offers
+    size_t cells = 0;       ///< pruned cells of the grid with this pair
+};
+
+/// Returns the pairs of the grid whose model has no unit of the pruner's granularity. Each
+/// model is built on a small stand-in schema (user, item and context fields and one dense
+/// input), because its units depend on its parameters, not on the data. A model or pruner
+/// that cannot be built that way is left out: its cells report their own error when they run.
+std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid);
+
+/// "M pruned cells pair a model with a granularity it lacks and will fail: ..." for a log or
+/// the validate command; empty when `mismatches` is empty.
+std::string describe_mismatches(const std::vector<GranularityMismatch>& mismatches);
+
+}  // namespace recprune::run
