@@ -438,9 +438,16 @@ int command_evaluate(const std::vector<std::string>& args) {
                   << metric_text(metric.recomputed) << " | " << difference.str() << " | "
                   << (metric.agrees() ? "yes" : "no") << " |\n";
     }
+    if (!evaluation.not_in_row.empty()) {
+        std::string names;
+        for (const auto& metric : evaluation.not_in_row) names += (names.empty() ? "" : ", ") + metric;
+        std::cout << "\nnot compared, because the row has no value for them (added to the grid "
+                     "after the run): "
+                  << names << "\n";
+    }
     if (evaluation.agrees()) {
-        std::cout << "\nevery value agrees with the row (within 1e-6 for dense and pruned "
-                     "models, the compaction's logit tolerance for compacted ones)\n";
+        std::cout << "\nevery value agrees with the row (within 1e-6, or for a compacted model "
+                     "within the largest logit difference its run recorded, if larger)\n";
         return kExitOk;
     }
     std::cout << "\nsome values differ from the row beyond the tolerance; the files may come "

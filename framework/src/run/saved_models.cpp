@@ -11,6 +11,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -22,23 +23,58 @@ namespace {
 // when the thread count is the row's; another count may reorder oneDNN's sums.
 constexpr double kSameModelTolerance = 1e-6;
 
-// The per-field remap of a saved JSON object {"<field>": [old row -> row read]}.
+const char* const kRerun = "rerun the cell with --save-models into a new output folder";
+
+// Reads a JSON file the row lists. A missing file is a ConfigError (exit 2) and a file that
+// does not parse a DataError (exit 3), each naming the file and the way to a new one.
+boost::json::value read_saved_json(const std::filesystem::path& path) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) {
+        throw ConfigError("missing saved file: " + path.string() + " is listed in the row's "
+                          "saved_models but is not a file; " + kRerun);
+    }
+    try {
+        return json_io::parse_file(path);
+    } catch (const std::exception& e) {
+        throw DataError("invalid saved file: " + std::string(e.what()) + " (" + kRerun + ")");
+    }
+}
+
+// The per-field remap of a saved JSON object {"<field>": [old row -> row read]}. Every field
+// must be one of the data's, with one entry per row of its vocabulary, each a row of it.
 std::vector<std::vector<uint32_t>> read_remap(const boost::json::value& fields,
-                                              size_t field_count,
+                                              const data::PreparedData& data,
                                               const std::filesystem::path& source) {
-    std::vector<std::vector<uint32_t>> remap(field_count);
-    if (!fields.is_object()) return remap;
+    auto invalid = [&](const std::string& why) {
+        return DataError("invalid saved file: " + source.string() + ": " + why +
+                         "; the file does not belong to this cell's run, so " + kRerun);
+    };
+    if (!fields.is_object()) throw invalid("expected an object of fields");
+    std::vector<std::vector<uint32_t>> remap(data.fields.size());
     for (const auto& [key, rows] : fields.as_object()) {
         const std::string name(key);
-        const bool numeric = !name.empty() && name.find_first_not_of("0123456789") == name.npos;
-        const size_t field = numeric && name.size() < 10 ? std::stoul(name) : field_count;
-        if (field >= field_count || !rows.is_array()) {
-            throw ConfigError("invalid saved file: " + source.string() + ": field " +
-                              std::string(key) + " is not a field of the cell's data; the file "
-                              "belongs to another run, so rerun the cell with --save-models");
+        const bool numeric = !name.empty() && name.size() < 10 &&
+                             name.find_first_not_of("0123456789") == std::string::npos;
+        const size_t field = numeric ? std::stoul(name) : data.fields.size();
+        if (field >= data.fields.size()) {
+            throw invalid("\"" + name + "\" is not a field of the cell's data");
+        }
+        const uint64_t vocabulary = data.fields[field].vocabulary_size;
+        if (!rows.is_array() || rows.as_array().size() != vocabulary) {
+            throw invalid("field " + name + " needs an array of " + std::to_string(vocabulary) +
+                          " rows");
         }
         for (const auto& row : rows.as_array()) {
-            remap[field].push_back(static_cast<uint32_t>(row.to_number<uint64_t>()));
+            if (!row.is_uint64() && !(row.is_int64() && row.as_int64() >= 0)) {
+                throw invalid("field " + name + " holds " + json_io::serialize(row) +
+                              ", not a row index");
+            }
+            const uint64_t target = row.to_number<uint64_t>();
+            if (target >= vocabulary) {
+                throw invalid("field " + name + " maps a row to " + std::to_string(target) +
+                              ", past its " + std::to_string(vocabulary) + " rows");
+            }
+            remap[field].push_back(static_cast<uint32_t>(target));
         }
     }
     return remap;
@@ -54,6 +90,14 @@ double difference_of(const boost::json::value& recorded, const boost::json::valu
     if (x.is_null() && y.is_null()) return 0.0;
     if (x.is_null() || y.is_null()) return std::numeric_limits<double>::infinity();
     return std::fabs(x.to_number<double>() - y.to_number<double>());
+}
+
+const boost::json::object* find_row(const std::vector<boost::json::object>& rows,
+                                    const std::string& cell_id) {
+    for (const auto& row : rows) {
+        if (row.at("cell_id").as_string() == cell_id) return &row;
+    }
+    return nullptr;
 }
 
 }  // namespace
@@ -72,30 +116,39 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
                                            const std::vector<std::string>& models,
                                            const std::filesystem::path& cache_dir,
                                            int cell_threads) {
+    const std::filesystem::path rows_path = output / "results.jsonl";
+    const std::vector<boost::json::object> rows = results::read_rows(rows_path);
+    const boost::json::object* row = find_row(rows, cell_id);
+
     // Cell ids include the dataset fingerprint, so they are final only once the data is read.
     std::vector<DatasetSlot> datasets = prepare_datasets(grid, cache_dir);
     const grid::Cell* cell = nullptr;
     for (const auto& candidate : grid.cells) {
         if (candidate.id == cell_id) cell = &candidate;
     }
+    if (cell == nullptr && row != nullptr) {
+        throw ConfigError("invalid cell: " + rows_path.string() + " has a row of cell " +
+                          cell_id + ", but the grid no longer produces it: its settings or "
+                          "its data changed since the run; give the grid file and data the run "
+                          "used");
+    }
     if (cell == nullptr) {
-        throw ConfigError("invalid cell: " + cell_id + " is not a cell of the grid with its "
-                          "current data; the ids of a run are in " +
+        throw ConfigError("invalid cell: " + cell_id + " is not a cell of the grid; the ids "
+                          "of the run in " + output.string() + " are in " +
                           (output / "cells.json").string());
     }
-    const DatasetSlot& dataset = datasets.at(cell->dataset);
-    const data::PreparedData& data = dataset.data;
-
-    const boost::json::object* row = nullptr;
-    const std::vector<boost::json::object> rows =
-        results::read_rows(output / "results.jsonl");
-    for (const auto& candidate : rows) {
-        if (candidate.at("cell_id").as_string() == cell_id) row = &candidate;
-    }
     if (row == nullptr) {
-        throw ConfigError("missing row: " + (output / "results.jsonl").string() +
-                          " has no row of cell " + cell_id + "; run the grid into " +
-                          output.string() + " with --save-models first");
+        throw ConfigError("missing row: " + rows_path.string() + " has no row of cell " +
+                          cell_id + "; run the grid into " + output.string() +
+                          " with --save-models first");
+    }
+    if (row->at("status") == "failed") {
+        const auto* message = row->if_contains("message");
+        throw ConfigError("no saved models: the row of cell " + cell_id + " has status failed" +
+                          (message != nullptr && message->is_string()
+                               ? " (" + std::string(message->as_string()) + ")"
+                               : std::string()) +
+                          ", so the cell kept no model to evaluate");
     }
     const auto* saved = row->if_contains("saved_models");
     if (saved == nullptr || !saved->is_object()) {
@@ -103,6 +156,8 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
                           output.string() + " lists no saved models; rerun the cell with "
                           "--save-models (delete its row or use a new output folder)");
     }
+    const DatasetSlot& dataset = datasets.at(cell->dataset);
+    const data::PreparedData& data = dataset.data;
 
     SavedModelEvaluation evaluation;
     evaluation.cell_id = cell_id;
@@ -115,13 +170,19 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
     }
     omp_set_num_threads(cell_threads);
     const auto library = cell->model.library;
-    const size_t field_count = data.fields.size();
+    const boost::json::object& recorded_metrics = row->at("metrics").as_object();
     for (const std::string& name : chosen) {
         const auto* file = saved->as_object().if_contains(name);
         if (file == nullptr || !file->is_string()) {
+            std::string hint = "a compacted model exists only when compaction.status is ok";
+            if (name == "dense" && row->at("kind") == "pruned") {
+                hint = "the dense model of this pruned cell's group is cell " +
+                       std::string(row->at("group_id").as_string());
+            } else if (name != "dense" && row->at("kind") == "dense") {
+                hint = "a dense cell keeps only its dense model";
+            }
             throw ConfigError("missing model file: the row of cell " + cell_id + " has no " +
-                              name + " model; it lists " + json_io::serialize(*saved) +
-                              " (a compacted model exists only when compaction.status is ok)");
+                              name + " model (" + hint + ")");
         }
         const std::filesystem::path path = output / std::string(file->as_string());
         std::unique_ptr<plugin::ModelInstance> model;
@@ -131,8 +192,7 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
             // The plugin's message names the file and the problem. The way to a new file is
             // the host's: run the cell again.
             throw DataError("cannot load the saved " + name + " model of cell " + cell_id +
-                            ": " + e.what() + " (to write it again, rerun the cell with "
-                            "--save-models into a new output folder)");
+                            ": " + e.what() + " (to write it again, " + kRerun + ")");
         }
 
         // The remap the row's evaluation used: pruned rows read row 0 in the pruned model,
@@ -140,42 +200,67 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
         std::vector<std::vector<uint32_t>> remap;
         double tolerance = kSameModelTolerance;
         if (name == "pruned" && saved->as_object().contains("row_remap")) {
-            const auto path = output / std::string(saved->at("row_remap").as_string());
-            remap = read_remap(json_io::parse_file(path), field_count, path);
+            const auto remap_path = output / std::string(saved->at("row_remap").as_string());
+            remap = read_remap(read_saved_json(remap_path), data, remap_path);
         }
         if (name == "compacted") {
-            const auto path = output / std::string(saved->at("compaction_plan").as_string());
-            const boost::json::value plan = json_io::parse_file(path);
-            if (const auto* rows_kept = plan.as_object().if_contains("row_remap")) {
-                remap = read_remap(*rows_kept, field_count, path);
+            const auto plan_path = output / std::string(saved->at("compaction_plan").as_string());
+            const boost::json::value plan = read_saved_json(plan_path);
+            if (!plan.is_object()) {
+                throw DataError("invalid saved file: " + plan_path.string() +
+                                ": expected an object; the file does not belong to this "
+                                "cell's run, so " + std::string(kRerun));
             }
-            // The compaction check lets compacted logits differ by this much relative to the
-            // masked ones. As an estimate, a metric moves by about as much.
-            tolerance = row->at("compaction").at("logit_tolerance").to_number<double>();
+            if (const auto* rows_kept = plan.as_object().if_contains("row_remap")) {
+                remap = read_remap(*rows_kept, data, plan_path);
+            }
+            // The compacted model's logits differed from the masked one's by this much in the
+            // run. A change of at most d in every logit or prediction moves log loss, RMSE and
+            // MAE by at most d. Ranking metrics may move more on near ties, so this is an
+            // estimate for them.
+            const auto& compaction = row->at("compaction").as_object();
+            const auto* recorded = compaction.if_contains("max_abs_logit_difference");
+            const double logit_difference =
+                recorded != nullptr && recorded->is_number() ? recorded->to_number<double>() : 0.0;
+            tolerance = std::max(kSameModelTolerance, logit_difference);
         }
 
         train::Trainer trainer(*model, data, cell->training, cell->metrics.front(),
                                derive_seed(cell->seed, "evaluate"), cell->seed);
         if (!remap.empty()) trainer.set_row_remap(remap);
-        const boost::json::object& recorded_metrics = row->at("metrics").as_object();
         for (const char* part_name : {"validation", "test"}) {
-            const data::Part& part = std::string(part_name) == "test" ? data.test : data.validation;
-            const boost::json::object recomputed =
-                train::to_json(trainer.evaluate(part, cell->metrics));
             const auto* recorded = recorded_metrics.if_contains(part_name);
+            if (recorded == nullptr || !recorded->is_object()) continue;
+            // The row's metrics, so that a metric added to the grid after the run is not
+            // taken for a difference.
+            std::vector<std::string> names;
+            for (const auto& [metric, value] : recorded->as_object()) names.emplace_back(metric);
+            const data::Part& part = std::string(part_name) == "test" ? data.test : data.validation;
+            boost::json::object recomputed;
+            try {
+                recomputed = train::to_json(trainer.evaluate(part, names));
+            } catch (const CellError& e) {
+                throw DataError("cannot evaluate the saved " + name + " model of cell " +
+                                cell_id + ": " + e.what() + "; its files may not belong to this "
+                                "cell's run, so " + std::string(kRerun));
+            }
             for (const auto& [metric, value] : recomputed) {
                 RecomputedMetric entry;
                 entry.model = name;
                 entry.part = part_name;
                 entry.metric = std::string(metric);
                 entry.recomputed = value;
-                if (recorded != nullptr && recorded->as_object().contains(metric)) {
-                    entry.recorded = recorded->as_object().at(metric);
-                }
+                entry.recorded = recorded->as_object().at(metric);
                 entry.difference = difference_of(entry.recorded, entry.recomputed);
                 entry.tolerance = tolerance;
                 evaluation.metrics.push_back(std::move(entry));
             }
+        }
+    }
+    for (const std::string& metric : cell->metrics) {
+        const auto* test = recorded_metrics.if_contains("test");
+        if (test != nullptr && test->is_object() && !test->as_object().contains(metric)) {
+            evaluation.not_in_row.push_back(metric);
         }
     }
     return evaluation;

@@ -32,6 +32,9 @@ struct SavedModelEvaluation {
     std::string cell_id;
     std::string cell;  ///< "dataset=... model=... pruner=... sparsity=... seed=..."
     std::vector<RecomputedMetric> metrics;
+    /// Metrics the grid asks for that the row does not have (added to the grid after the
+    /// run), so they are not compared.
+    std::vector<std::string> not_in_row;
     bool agrees() const;
 };
 
@@ -40,7 +43,8 @@ struct SavedModelEvaluation {
 /// prepared), whose run wrote into `output`. Datasets load through the binary cache in
 /// `cache_dir` when it is not empty; `cell_threads` should be the row's `threads`, because
 /// oneDNN results may depend on the thread count. Throws ConfigError when the cell, its row or
-/// its files are missing, with the fix in the message.
+/// its files are missing and DataError when a file does not load or does not fit the cell's
+/// data, with the fix in the message.
 SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
                                            const plugin::PluginRegistry& registry,
                                            const std::filesystem::path& output,

@@ -317,6 +317,13 @@ recprune::run::RunSummary run_saving_models(recprune::grid::Grid grid,
     return recprune::run::run_grid(grid, registry(), options);
 }
 
+// Embedding-row pruning of the tiny grid, so the pruned model reads through a row remap and
+// the compacted one through the renumbered remap of its plan.
+recprune::grid::Grid row_pruning_grid() {
+    return tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])",
+                     "[0.5]", R"(["one_shot"])", R"(["auc", "logloss"])");
+}
+
 }  // namespace
 
 TEST_CASE("grid runner: saved models reload with the row's sizes") {
@@ -380,14 +387,9 @@ TEST_CASE("grid runner: models are not saved unless requested") {
 }
 
 TEST_CASE("saved models: evaluation reproduces the row's metrics") {
-    // Embedding-row pruning, so the pruned model reads through a row remap and the compacted
-    // one through the renumbered remap of its plan.
     ScratchDir scratch;
     const std::filesystem::path output = scratch.path() / "out";
-    auto fresh = [] {
-        return tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "embedding_row"}}])",
-                         "[0.5]", R"(["one_shot"])", R"(["auc", "logloss"])");
-    };
+    auto fresh = row_pruning_grid;
     auto summary = run_saving_models(fresh(), output);
     REQUIRE(summary.rows.size() == 2);
     std::string dense_id;
@@ -438,6 +440,18 @@ TEST_CASE("saved models: evaluation names what is missing") {
                                                               scratch.path() / "out",
                                                               "0123456789abcdef", {}, {}, 1),
                          doctest::Contains("is not a cell of the grid"), recprune::ConfigError);
+
+    // A grid whose settings changed since the run (another sparsity) no longer produces the
+    // row's pruned cell.
+    const auto* pruned = row_with_pruner(summary.rows, "magnitude");
+    REQUIRE(pruned != nullptr);
+    const std::string pruned_id(pruned->at("cell_id").as_string());
+    auto changed = tiny_grid(R"(["magnitude"])", "[0.6]");
+    CHECK_THROWS_WITH_AS(recprune::run::evaluate_saved_models(changed, registry(),
+                                                              scratch.path() / "out", pruned_id,
+                                                              {}, {}, 1),
+                         doctest::Contains("but the grid no longer produces it"),
+                         recprune::ConfigError);
 }
 
 TEST_CASE("grid runner: unwritable model files are listed, rows kept") {
@@ -509,4 +523,62 @@ TEST_CASE("granularity check: a compatible grid has none") {
     const auto grid = tiny_grid(R"(["magnitude", "random"])", "[0.5]");
     CHECK(recprune::run::find_granularity_mismatches(grid).empty());
     CHECK(recprune::run::describe_mismatches({}).empty());
+}
+
+TEST_CASE("saved models: tampered files are caught") {
+    ScratchDir scratch;
+    const std::filesystem::path output = scratch.path() / "out";
+    auto fresh = row_pruning_grid;
+    auto summary = run_saving_models(fresh(), output);
+    const auto* row = row_with_pruner(summary.rows, "magnitude");
+    REQUIRE(row != nullptr);
+    const std::string id(row->at("cell_id").as_string());
+    const auto& saved = row->at("saved_models").as_object();
+    const auto plan_path = output / std::string(saved.at("compaction_plan").as_string());
+    const auto remap_path = output / std::string(saved.at("row_remap").as_string());
+    const std::string plan_text = read_file(plan_path);
+    const std::string remap_text = read_file(remap_path);
+    auto evaluate = [&](const std::vector<std::string>& models) {
+        auto grid = fresh();
+        return recprune::run::evaluate_saved_models(grid, registry(), output, id, models, {}, 1);
+    };
+    auto write = [](const std::filesystem::path& path, const boost::json::value& value) {
+        std::ofstream(path) << boost::json::serialize(value);
+    };
+
+    SUBCASE("two kept rows swapped in the compaction plan") {
+        auto plan = boost::json::parse(plan_text).as_object();
+        // The first field whose remap keeps two rows other than 0.
+        bool swapped = false;
+        for (auto& [field, rows] : plan.at("row_remap").as_object()) {
+            std::vector<size_t> kept;
+            auto& entries = rows.as_array();
+            for (size_t i = 0; i < entries.size(); ++i) {
+                if (entries[i].to_number<uint64_t>() != 0) kept.push_back(i);
+            }
+            if (kept.size() < 2 || swapped) continue;
+            std::swap(entries[kept[0]], entries[kept[1]]);
+            swapped = true;
+        }
+        REQUIRE(swapped);
+        write(plan_path, plan);
+        CHECK_FALSE(evaluate({"compacted"}).agrees());
+    }
+    SUBCASE("a negative row in the pruned model's remap") {
+        auto remap = boost::json::parse(remap_text).as_object();
+        remap.begin()->value().as_array()[1] = -1;
+        write(remap_path, remap);
+        CHECK_THROWS_WITH_AS(evaluate({"pruned"}), doctest::Contains("not a row index"),
+                             recprune::DataError);
+    }
+    SUBCASE("a remap that is not an object") {
+        write(remap_path, boost::json::array{1, 2});
+        CHECK_THROWS_WITH_AS(evaluate({"pruned"}), doctest::Contains("expected an object"),
+                             recprune::DataError);
+    }
+    SUBCASE("a plan cut short") {
+        std::ofstream(plan_path) << plan_text.substr(0, 10);
+        CHECK_THROWS_WITH_AS(evaluate({"compacted"}), doctest::Contains("invalid saved file"),
+                             recprune::DataError);
+    }
 }
