@@ -411,21 +411,11 @@ int command_evaluate(const std::vector<std::string>& args) {
     auto registry = discover(common);
     grid::Grid grid = grid::load_grid(grid_path, registry);
     const std::filesystem::path folder = output_folder(output, grid);
-    if (cell_threads == 0) {
-        // The row's thread count, so that oneDNN sums in the same order.
-        for (const auto& row : results::read_rows(folder / "results.jsonl")) {
-            if (row.at("cell_id").as_string() != cell_id) continue;
-            if (const auto* threads = row.if_contains("threads")) {
-                cell_threads = static_cast<int>(threads->to_number<int64_t>());
-            }
-        }
-        cell_threads = std::max(1, cell_threads);
-    }
     const std::filesystem::path cache =
         no_cache ? std::filesystem::path()
                  : (cache_dir.empty() ? default_cache_dir() : std::filesystem::path(cache_dir));
     const run::SavedModelEvaluation evaluation = run::evaluate_saved_models(
-        grid, registry, folder, cell_id, models, cache, cell_threads);
+        grid, folder, cell_id, models, cache, cell_threads);
 
     std::cout << "cell " << evaluation.cell_id << " (" << evaluation.cell << ")\n\n"
               << "| model | part | metric | row | saved model | difference | agrees |\n"

@@ -13,11 +13,8 @@
 
 #include <omp.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
@@ -79,22 +76,19 @@ boost::json::object evaluation_json(train::Trainer& trainer, const data::Part& p
     return train::to_json(trainer.evaluate(part, metrics));
 }
 
-// The files a cell keeps under <model folder>/<cell id>/ (run --save-models), listed in the
-// row's "saved_models": each written file's path relative to the output folder under its key,
-// and under "errors" one message per file that could not be written. A failure is recorded and
+// Files a cell keeps under <model folder>/<cell id>/ (run --save-models), listed in the row's
+// "saved_models": each written file's path relative to the output folder under its key, and
+// under "errors" one message per file that could not be written. A failure is recorded and
 // logged, not thrown, because the cell's results stand without the file.
 class SavedFiles {
 public:
     SavedFiles(const CellSettings& settings, const grid::Cell& cell)
         : settings_(settings), cell_(cell) {}
 
-    // Writes the file through `write(path)` beside its final name and renames it, so a crash
-    // never leaves a partial file under that name.
+    // Writes the file with `write(path)`, which must not leave a part of it under `path`.
     void save(const std::string& key, const std::string& file,
               const std::function<void(const std::filesystem::path&)>& write) {
         const std::filesystem::path folder = settings_.model_folder / cell_.id;
-        const std::filesystem::path path = folder / file;
-        const std::filesystem::path partial = path.string() + ".partial";
         std::error_code error;
         std::filesystem::create_directories(folder, error);
         if (error) {
@@ -104,50 +98,53 @@ public:
             return;
         }
         try {
-            write(partial);
+            write(folder / file);
         } catch (const std::exception& e) {
-            std::filesystem::remove(partial, error);
             fail(file, e.what());
-            return;
-        }
-        std::filesystem::rename(partial, path, error);
-        if (error) {
-            std::filesystem::remove(partial, error);
-            fail(file, "cannot rename the written file to " + path.string() + ": " +
-                           error.message() + "; move away what is at that path and rerun the "
-                           "cell");
             return;
         }
         saved_[key] = (settings_.model_folder.filename() / cell_.id / file).generic_string();
     }
 
+    // Saves the model beside its final name and renames it, so a crash never leaves a
+    // partial model under that name.
     void save_model(plugin::ModelInstance& model, const std::string& key,
                     const std::string& file) {
         if (!model.can_save()) {
             fail(file, "model " + cell_.model.name + " has no save function");
             return;
         }
-        save(key, file, [&](const std::filesystem::path& path) { model.save(path.string()); });
+        save(key, file, [&](const std::filesystem::path& path) {
+            const std::filesystem::path partial = path.string() + ".partial";
+            std::error_code error;
+            try {
+                model.save(partial.string());
+            } catch (const std::exception&) {
+                std::filesystem::remove(partial, error);
+                throw;
+            }
+            std::filesystem::rename(partial, path, error);
+            if (error) {
+                std::filesystem::remove(partial, error);
+                throw std::runtime_error("cannot rename the written file to " + path.string() +
+                                         ": " + error.message() + "; move away what is at "
+                                         "that path and rerun the cell");
+            }
+        });
     }
 
     void save_json(const boost::json::value& content, const std::string& key,
                    const std::string& file) {
         save(key, file, [&](const std::filesystem::path& path) {
-            std::ofstream out(path, std::ios::binary);
-            out << json_io::serialize(content) << "\n";
-            out.close();
-            if (!out) {
-                throw std::runtime_error("cannot write " + path.string() + ": " +
-                                         std::strerror(errno));
-            }
+            json_io::write_file_atomic(path, json_io::serialize(content) + "\n");
         });
     }
 
     boost::json::object& json() { return saved_; }
 
 private:
-    void fail(const std::string& file, const std::string& why) {
-        const std::string message = file + " not written: " + why;
+    void fail(const std::string& file, const std::string& reason) {
+        const std::string message = file + " not written: " + reason;
         if (!saved_.contains("errors")) saved_["errors"] = boost::json::array();
         saved_["errors"].as_array().push_back(boost::json::string(message));
         RECPRUNE_WARN("sched", "cell {}: {}", cell_.id.c_str(), message.c_str());

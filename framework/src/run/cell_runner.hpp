@@ -32,7 +32,7 @@ struct DenseBaseline {
     boost::json::object cost;
 };
 
-/// How every cell of a run executes.
+/// Settings shared by every cell of a run.
 struct CellSettings {
     /// oneDNN (OpenMP) threads inside the cell.
     int threads = 1;

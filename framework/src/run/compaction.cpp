@@ -165,15 +165,15 @@ boost::json::object build_compaction_plan(const boost::json::value& structure,
                 removed_fields.insert(units[unit].as_object().at("field").to_number<uint64_t>());
             }
         }
-        std::set<uint64_t> with_fields = removed_fields;
+        std::set<uint64_t> with_emptied = removed_fields;
         for (uint32_t field : masks.fields_with_all_rows_pruned()) {
             for (const auto& unit : units) {
                 if (unit.as_object().at("field").to_number<uint64_t>() == field) {
-                    with_fields.insert(field);
+                    with_emptied.insert(field);
                 }
             }
         }
-        if (with_fields.size() < units.size()) removed_fields = with_fields;
+        if (with_emptied.size() < units.size()) removed_fields = with_emptied;
         boost::json::array removed;
         for (uint64_t field : removed_fields) removed.push_back(field);
         if (!removed.empty()) plan["removed_fields"] = removed;

@@ -4,6 +4,7 @@
 #include "plugin/instances.hpp"
 #include "prune/units.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -36,53 +37,48 @@ std::string entry_text(const grid::PluginEntry& entry) {
 
 std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid) {
     // Granularities each model offers, by entry (built once), and each pruner's granularity.
-    std::map<std::string, std::optional<std::vector<recprune_granularity_t>>> offered;
-    std::map<std::string, std::optional<recprune_granularity_t>> wanted;
+    std::map<std::string, std::optional<std::vector<recprune_granularity_t>>> model_granularities;
+    std::map<std::string, std::optional<recprune_granularity_t>> pruner_granularity;
     std::map<std::pair<std::string, std::string>, GranularityMismatch> mismatches;
     for (const grid::Cell& cell : grid.cells) {
         if (cell.dense || !cell.pruner) continue;
         const std::string model = entry_text(cell.model);
         const std::string pruner = entry_text(*cell.pruner);
-        if (!offered.count(model)) {
+        if (!model_granularities.count(model)) {
             try {
-                const auto& settings = grid.datasets.at(cell.dataset).settings;
-                const auto* task = settings.if_contains("task");
-                plugin::ModelInstance instance(
-                    cell.model.library, json_io::serialize(cell.model.params),
-                    stand_in_schema(task != nullptr && task->is_string()
-                                        ? std::string(task->as_string())
-                                        : "ctr"),
-                    1);
-                offered[model] = prune::UnitSet::supported_granularities(
+                const auto* task = grid.datasets.at(cell.dataset).settings.if_contains("task");
+                const std::string task_name =
+                    task != nullptr && task->is_string() ? std::string(task->as_string()) : "ctr";
+                plugin::ModelInstance instance(cell.model.library,
+                                               json_io::serialize(cell.model.params),
+                                               stand_in_schema(task_name), 1);
+                model_granularities[model] = prune::UnitSet::supported_granularities(
                     instance.tensors(), json_io::parse(instance.structure_json(), model));
             } catch (const std::exception&) {
-                offered[model] = std::nullopt;
+                model_granularities[model] = std::nullopt;
             }
         }
-        if (!wanted.count(pruner)) {
+        if (!pruner_granularity.count(pruner)) {
             try {
                 plugin::PrunerInstance instance(cell.pruner->library,
                                                 json_io::serialize(cell.pruner->params), 1);
-                wanted[pruner] = static_cast<recprune_granularity_t>(instance.info().granularity);
+                pruner_granularity[pruner] =
+                    static_cast<recprune_granularity_t>(instance.info().granularity);
             } catch (const std::exception&) {
-                wanted[pruner] = std::nullopt;
+                pruner_granularity[pruner] = std::nullopt;
             }
         }
-        const auto& models_units = offered.at(model);
-        const auto& granularity = wanted.at(pruner);
-        if (!models_units || !granularity) continue;
-        bool supported = false;
-        for (recprune_granularity_t offered_one : *models_units) {
-            supported = supported || offered_one == *granularity;
-        }
-        if (supported) continue;
+        const auto& offered = model_granularities.at(model);
+        const auto& granularity = pruner_granularity.at(pruner);
+        if (!offered || !granularity) continue;
+        if (std::find(offered->begin(), offered->end(), *granularity) != offered->end()) continue;
         GranularityMismatch& mismatch = mismatches[{model, pruner}];
         if (mismatch.cells == 0) {
             mismatch.model = cell.model.json_path + " (" + cell.model.name + ")";
             mismatch.pruner = cell.pruner->json_path + " (" + cell.pruner->name + ")";
             mismatch.granularity = std::string(prune::granularity_name(*granularity));
-            for (recprune_granularity_t offered_one : *models_units) {
-                mismatch.model_granularities.emplace_back(prune::granularity_name(offered_one));
+            for (recprune_granularity_t unit_kind : *offered) {
+                mismatch.model_granularities.emplace_back(prune::granularity_name(unit_kind));
             }
         }
         ++mismatch.cells;
@@ -100,13 +96,13 @@ std::string describe_mismatches(const std::vector<GranularityMismatch>& mismatch
                        " pruned cells pair a model with a granularity it does not have, so they "
                        "will fail; leave these pairs out of the grid (one grid per model, say):";
     for (const auto& mismatch : mismatches) {
-        std::string offered;
+        std::string model_granularities;
         for (const auto& name : mismatch.model_granularities) {
-            offered += (offered.empty() ? "" : ", ") + name;
+            model_granularities += (model_granularities.empty() ? "" : ", ") + name;
         }
         text += "\n  model " + mismatch.model + " with pruner " + mismatch.pruner +
                 ": granularity " + mismatch.granularity + ", but the model has " +
-                (offered.empty() ? std::string("no prunable units") : offered) + " (" +
+                (model_granularities.empty() ? std::string("no prunable units") : model_granularities) + " (" +
                 std::to_string(mismatch.cells) + " cells)";
     }
     return text;

@@ -19,8 +19,8 @@ namespace recprune::run {
 namespace {
 
 // Largest difference allowed between a recorded metric and the one recomputed from a saved
-// dense or pruned model. The file holds the weights the row evaluated, so the values are equal
-// when the thread count is the row's; another count may reorder oneDNN's sums.
+// dense or pruned model. The file contains the weights the row evaluated, so the values are
+// equal at the row's thread count. Another count may reorder oneDNN's sums.
 constexpr double kSameModelTolerance = 1e-6;
 
 const char* const kRerun = "rerun the cell with --save-models into a new output folder";
@@ -66,7 +66,7 @@ std::vector<std::vector<uint32_t>> read_remap(const boost::json::value& fields,
         }
         for (const auto& row : rows.as_array()) {
             if (!row.is_uint64() && !(row.is_int64() && row.as_int64() >= 0)) {
-                throw invalid("field " + name + " holds " + json_io::serialize(row) +
+                throw invalid("field " + name + " contains " + json_io::serialize(row) +
                               ", not a row index");
             }
             const uint64_t target = row.to_number<uint64_t>();
@@ -110,7 +110,6 @@ bool SavedModelEvaluation::agrees() const {
 }
 
 SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
-                                           const plugin::PluginRegistry& registry,
                                            const std::filesystem::path& output,
                                            const std::string& cell_id,
                                            const std::vector<std::string>& models,
@@ -167,6 +166,13 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
         for (const char* name : {"dense", "pruned", "compacted"}) {
             if (saved->as_object().contains(name)) chosen.emplace_back(name);
         }
+    }
+    if (cell_threads <= 0) {
+        // The row's thread count, so that oneDNN sums in the same order as the run did.
+        const auto* threads = row->if_contains("threads");
+        cell_threads = threads != nullptr && threads->is_number()
+                           ? std::max(1, static_cast<int>(threads->to_number<int64_t>()))
+                           : 1;
     }
     omp_set_num_threads(cell_threads);
     const auto library = cell->model.library;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include "grid/grid.hpp"
-#include "plugin/plugin_registry.hpp"
 
 #include <boost/json.hpp>
 
@@ -32,21 +31,20 @@ struct SavedModelEvaluation {
     std::string cell_id;
     std::string cell;  ///< "dataset=... model=... pruner=... sparsity=... seed=..."
     std::vector<RecomputedMetric> metrics;
-    /// Metrics the grid asks for that the row does not have (added to the grid after the
-    /// run), so they are not compared.
+    /// Metrics of the grid that the row does not have (added to the grid after the run), so
+    /// they are not compared.
     std::vector<std::string> not_in_row;
     bool agrees() const;
 };
 
 /// Evaluates the saved models `models` (empty: every model the row lists) of cell `cell_id`
-/// of `grid` (as load_grid returns it: its cell ids become final here, when the data is
-/// prepared), whose run wrote into `output`. Datasets load through the binary cache in
-/// `cache_dir` when it is not empty; `cell_threads` should be the row's `threads`, because
-/// oneDNN results may depend on the thread count. Throws ConfigError when the cell, its row or
-/// its files are missing and DataError when a file does not load or does not fit the cell's
-/// data, with the fix in the message.
+/// of `grid`, whose run wrote into `output`. `grid` must be as load_grid returns it, because its
+/// cell ids become final here, when the data is prepared. Datasets load through the binary
+/// cache in `cache_dir` when it is not empty. `cell_threads` 0 or less takes the row's
+/// `threads`, so that oneDNN sums in the run's order.
+/// Throws ConfigError when the cell, its row or its files are missing, and DataError when a
+/// file does not load or does not fit the cell's data, with the fix in the message.
 SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
-                                           const plugin::PluginRegistry& registry,
                                            const std::filesystem::path& output,
                                            const std::string& cell_id,
                                            const std::vector<std::string>& models,

@@ -76,20 +76,22 @@ struct TwoFields {
     }
 };
 
+// The compaction plan of TwoFields with embedding-row units `pruned` pruned. Units 0-2 are the
+// user rows and 3-5 the item rows.
+boost::json::object plan_with_pruned_rows(const std::vector<uint64_t>& pruned) {
+    TwoFields setup;
+    const auto rows = recprune::prune::UnitSet::build(RECPRUNE_GRANULARITY_EMBEDDING_ROW,
+                                                      setup.model.views(), setup.structure);
+    recprune::prune::MaskSet masks(setup.model.views());
+    masks.prune_units(rows, pruned);
+    return recprune::run::build_compaction_plan(setup.structure, masks, 2);
+}
+
 }  // namespace
 
 TEST_CASE("compaction plan: a field with every row pruned is removed") {
-    using recprune::prune::MaskSet;
-    using recprune::prune::UnitSet;
-    TwoFields setup;
-    const UnitSet rows =
-        UnitSet::build(RECPRUNE_GRANULARITY_EMBEDDING_ROW, setup.model.views(), setup.structure);
-    MaskSet masks(setup.model.views());
-    // Units 0-2 are the user rows, 3-5 the item rows: every user row and item row 2.
-    const std::vector<uint64_t> pruned{0, 1, 2, 5};
-    masks.prune_units(rows, pruned);
-
-    const auto plan = recprune::run::build_compaction_plan(setup.structure, masks, 2);
+    // Every user row and item row 2.
+    const auto plan = plan_with_pruned_rows({0, 1, 2, 5});
 
     // The user field reads only zeros, so it goes, and keeps no remap; the item field keeps
     // rows 0 and 1.
@@ -100,16 +102,7 @@ TEST_CASE("compaction plan: a field with every row pruned is removed") {
 }
 
 TEST_CASE("compaction plan: the last field stays when all its rows are pruned") {
-    using recprune::prune::MaskSet;
-    using recprune::prune::UnitSet;
-    TwoFields setup;
-    const UnitSet rows =
-        UnitSet::build(RECPRUNE_GRANULARITY_EMBEDDING_ROW, setup.model.views(), setup.structure);
-    MaskSet masks(setup.model.views());
-    const std::vector<uint64_t> pruned{0, 1, 2, 3, 4, 5};
-    masks.prune_units(rows, pruned);
-
-    const auto plan = recprune::run::build_compaction_plan(setup.structure, masks, 2);
+    const auto plan = plan_with_pruned_rows({0, 1, 2, 3, 4, 5});
 
     // Removing both would leave a model without fields, so the plan remaps rows instead.
     CHECK_FALSE(plan.contains("removed_fields"));

@@ -403,7 +403,7 @@ TEST_CASE("saved models: evaluation reproduces the row's metrics") {
     // data is prepared.
     auto again = fresh();
     const auto pruned =
-        recprune::run::evaluate_saved_models(again, registry(), output, pruned_id, {}, {}, 1);
+        recprune::run::evaluate_saved_models(again, output, pruned_id, {}, {}, 1);
     // pruned and compacted, validation and test, auc and logloss.
     REQUIRE(pruned.metrics.size() == 8);
     for (const auto& metric : pruned.metrics) {
@@ -419,8 +419,8 @@ TEST_CASE("saved models: evaluation reproduces the row's metrics") {
                                folder / pruned_id / "pruned.model",
                                std::filesystem::copy_options::overwrite_existing);
     auto third = fresh();
-    const auto swapped = recprune::run::evaluate_saved_models(third, registry(), output,
-                                                              pruned_id, {"pruned"}, {}, 1);
+    const auto swapped =
+        recprune::run::evaluate_saved_models(third, output, pruned_id, {"pruned"}, {}, 1);
     CHECK_FALSE(swapped.agrees());
 }
 
@@ -429,16 +429,14 @@ TEST_CASE("saved models: evaluation names what is missing") {
     const auto summary = run(tiny_grid(R"(["magnitude"])", "[0.5]"), scratch.path() / "out");
     const std::string id(summary.rows.front().at("cell_id").as_string());
     auto grid = tiny_grid(R"(["magnitude"])", "[0.5]");
-    CHECK_THROWS_WITH_AS(recprune::run::evaluate_saved_models(grid, registry(),
-                                                              scratch.path() / "out", id, {}, {},
-                                                              1),
+    const std::filesystem::path output = scratch.path() / "out";
+    CHECK_THROWS_WITH_AS(recprune::run::evaluate_saved_models(grid, output, id, {}, {}, 1),
                          doctest::Contains("lists no saved models; rerun the cell with "
                                            "--save-models"),
                          recprune::ConfigError);
     auto other = tiny_grid(R"(["magnitude"])", "[0.5]");
-    CHECK_THROWS_WITH_AS(recprune::run::evaluate_saved_models(other, registry(),
-                                                              scratch.path() / "out",
-                                                              "0123456789abcdef", {}, {}, 1),
+    CHECK_THROWS_WITH_AS(
+        recprune::run::evaluate_saved_models(other, output, "0123456789abcdef", {}, {}, 1),
                          doctest::Contains("is not a cell of the grid"), recprune::ConfigError);
 
     // A grid whose settings changed since the run (another sparsity) no longer produces the
@@ -447,9 +445,8 @@ TEST_CASE("saved models: evaluation names what is missing") {
     REQUIRE(pruned != nullptr);
     const std::string pruned_id(pruned->at("cell_id").as_string());
     auto changed = tiny_grid(R"(["magnitude"])", "[0.6]");
-    CHECK_THROWS_WITH_AS(recprune::run::evaluate_saved_models(changed, registry(),
-                                                              scratch.path() / "out", pruned_id,
-                                                              {}, {}, 1),
+    CHECK_THROWS_WITH_AS(
+        recprune::run::evaluate_saved_models(changed, output, pruned_id, {}, {}, 1),
                          doctest::Contains("but the grid no longer produces it"),
                          recprune::ConfigError);
 }
@@ -509,7 +506,7 @@ TEST_CASE("granularity check: names pairs that can only fail") {
     CHECK(contains(recprune::run::describe_mismatches(mismatches),
                    "2 pruned cells pair a model with a granularity it does not have"));
 
-    // The cells fail as the check says they will.
+    // The cells fail, as the check predicts.
     ScratchDir scratch;
     auto summary = run(tiny_grid(R"([{"name": "magnitude", "params": {"granularity": "neuron"}}])",
                                  "[0.3]"),
@@ -540,7 +537,7 @@ TEST_CASE("saved models: tampered files are caught") {
     const std::string remap_text = read_file(remap_path);
     auto evaluate = [&](const std::vector<std::string>& models) {
         auto grid = fresh();
-        return recprune::run::evaluate_saved_models(grid, registry(), output, id, models, {}, 1);
+        return recprune::run::evaluate_saved_models(grid, output, id, models, {}, 1);
     };
     auto write = [](const std::filesystem::path& path, const boost::json::value& value) {
         std::ofstream(path) << boost::json::serialize(value);

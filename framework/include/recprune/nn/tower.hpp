@@ -112,7 +112,7 @@ struct Tower {
         return total;
     }
 
-    /// What a tower costs after masks, and which outputs of its last layer carry values.
+    /// Cost of a tower after masks, with the outputs of its last layer that carry values.
     struct MaskedCost {
         double flops = 0.0;
         std::vector<bool> live_outputs;
@@ -120,8 +120,8 @@ struct Tower {
 
     /// FLOPs per sample after masks, counting only work whose operands can be nonzero: a
     /// multiply-add per nonzero weight on a live input, and a bias add per live output. An
-    /// output is live when such a weight or its bias is nonzero; the outputs of layers from
-    /// `hidden` on have no neuron family and are always live. `live_inputs` says which inputs
+    /// output is live when such a weight or its bias is nonzero. The outputs of layers from
+    /// `hidden` on have no neuron family, so they are always live. `live_inputs` says which inputs
     /// of the first layer carry values. For masks that remove whole units this is the dense
     /// FLOPs of the compacted tower (a test checks it for every model).
     MaskedCost after_masks(std::vector<bool> live_inputs, size_t hidden) const {

@@ -208,8 +208,8 @@ public:
         cost.flops_per_sample_dense = fields + 2.0 * dense + tower_.flops() +
                                       (fm ? FmTerm::flops(fields, dim_) : 0.0);
 
-        // After masks: a field is live while any of its weights is, and an MLP input while
-        // its embedding column (or dense input) is; see Tower::after_masks.
+        // After masks a field is live while any of its weights is nonzero. An MLP input is live
+        // while its embedding column is, and a dense input always is (see Tower::after_masks).
         std::vector<bool> live_dims(dim_, false);
         std::vector<bool> live_inputs(block_width(), true);
         double live_fields = 0.0;
