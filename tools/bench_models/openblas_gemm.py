@@ -7,7 +7,7 @@ Prints one JSON line: {"openblas_coretype", "openblas_core", "gflops"}. "openbla
 kernel set OpenBLAS reports choosing (OPENBLAS_VERBOSE=2 in a child process), "gflops" the
 median rate of 10 products of two 1024 x 1024 matrices. On a CPU that Debian 12's OpenBLAS
 0.3.21 does not recognise it falls back to its Prescott (SSE3) kernels, and the rate drops by
-about 5x; tools/bench_models.sh sets OPENBLAS_CORETYPE when it sees that.
+about 5x; tools/bench_models.sh sets OPENBLAS_CORETYPE when it detects that fallback.
 """
 
 import json
