@@ -41,8 +41,8 @@ fi
 
 # OpenBLAS picks its kernels from the CPU model. Debian 12's OpenBLAS 0.3.21 does not know some
 # newer Xeon models (family 6, model 207 among them) and falls back to its Prescott (SSE3)
-# kernels. That made PyTorch's f32 GEMM about 5x slower (21 against 100 GFLOP/s for a 1024^3
-# torch.mm at 1 thread) and would flatter recprune. On a CPU with AVX-512 the peer then runs
+# kernels. That made PyTorch's f32 GEMM 3 to 7 times slower on one thread
+# (tools/bench_models/openblas_gemm.py, figures in docs/benchmarks.md) and would flatter recprune. On a CPU with AVX-512 the peer then runs
 # with the newest kernel set the CPU supports. An OPENBLAS_CORETYPE set by the caller wins.
 openblas_core=""
 if [[ ${peer} -eq 1 ]]; then

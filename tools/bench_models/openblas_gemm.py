@@ -6,8 +6,9 @@ Run with Debian's interpreter and python3-torch:
 Prints one JSON line: {"openblas_coretype", "openblas_core", "gflops"}. "openblas_core" is the
 kernel set OpenBLAS reports choosing (OPENBLAS_VERBOSE=2 in a child process), "gflops" the
 median rate of 10 products of two 1024 x 1024 matrices. On a CPU that Debian 12's OpenBLAS
-0.3.21 does not recognise it falls back to its Prescott (SSE3) kernels, and the rate drops by
-about 5x; tools/bench_models.sh sets OPENBLAS_CORETYPE when it detects that fallback.
+0.3.21 does not recognise it falls back to its Prescott (SSE3) kernels, and the rate dropped 3
+to 7 times in our runs. tools/bench_models.sh sets OPENBLAS_CORETYPE when it detects that
+fallback.
 """
 
 import json
