@@ -12,7 +12,7 @@
 #
 # --processes N   runs each thread count in N separate processes and reports the median
 #                 (default 5; single runs on a shared VM swing by 2x or more)
-# --precision P   f32 (default) or bf16 (needs AMX or AVX-512 BF16)
+# --precision P   f32 (default) or bf16 (needs AMX, as recprune's bf16 does)
 # --output FILE   also writes every process's JSON lines to FILE
 #
 # The driver (tools/bench_models/bench_compaction.cpp) builds the deepfm plugin from this
@@ -32,6 +32,15 @@ while [[ $# -gt 0 ]]; do
         *) echo "bench_compaction.sh: unknown option $1; see the header of this script" >&2; exit 2 ;;
     esac
 done
+if [[ ${precision} != f32 && ${precision} != bf16 ]]; then
+    echo "bench_compaction.sh: invalid --precision ${precision}; use f32 or bf16" >&2
+    exit 2
+fi
+if [[ ${precision} == bf16 ]] && ! grep -qw amx_bf16 /proc/cpuinfo; then
+    echo "bench_compaction.sh: --precision bf16 needs a CPU with AMX, and this one has none;" \
+        "use --precision f32" >&2
+    exit 2
+fi
 
 cmake -S "${repo}/tools/bench_models" -B "${build}" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "${build}" -j2 --target bench_compaction >&2

@@ -69,7 +69,14 @@ cmake -S "${repo}/tools/bench_models" -B "${build}" -DCMAKE_BUILD_TYPE=Release >
 cmake --build "${build}" -j2 --target bench_models >&2
 
 precisions=(f32)
-if grep -q amx_bf16 /proc/cpuinfo; then precisions+=(bf16); fi
+bf16_note=""
+if grep -q amx_bf16 /proc/cpuinfo; then
+    precisions+=(bf16)
+else
+    # recprune rejects bf16 without AMX (it runs slower than f32 there), so there is no row.
+    bf16_note="no bf16 rows: this CPU has no AMX"
+    echo "${bf16_note}" >&2
+fi
 
 results="${build}/results.jsonl"
 : > "${results}"
@@ -92,7 +99,7 @@ for threads in 1 2; do
     done
 done
 
-"${python}" - "${results}" "${openblas_core}" <<'PY'
+"${python}" - "${results}" "${openblas_core}" "${bf16_note}" <<'PY'
 import collections, json, statistics, sys
 
 wall = collections.defaultdict(list)
@@ -117,7 +124,8 @@ def ratio(a, b):
     return "-" if a is None or b is None else f"{a / b:.2f}"
 
 print(f"oneDNN ISA: {isa}; batch 4096; median of {max(len(v) for v in wall.values())} processes"
-      + (f"; PyTorch peer's OpenBLAS kernels: {sys.argv[2]}" if sys.argv[2] else ""))
+      + (f"; PyTorch peer's OpenBLAS kernels: {sys.argv[2]}" if sys.argv[2] else "")
+      + (f"; {sys.argv[3]}" if sys.argv[3] else ""))
 for title, table in (("wall-clock samples per second", wall),
                      ("samples per CPU-second (all threads of the process)", cpu)):
     print()
