@@ -265,6 +265,9 @@ int command_run(const std::vector<std::string>& args) {
         return kExitOk;
     }
     configure_logging(common);
+    // Before any thread starts, because loading the grid builds models, which start OpenMP
+    // threads. Under MPI, mpirun owns the signals.
+    if (!scaleout.mpi) run::install_interrupt_handlers();
     if (grid_path.empty()) {
         grid_path = default_quickstart().string();
         RECPRUNE_INFO("grid", "no grid given; running the quickstart {}", grid_path);
@@ -306,7 +309,6 @@ int command_run(const std::vector<std::string>& args) {
                                  common.verbose, vm.count("threads") != 0},
                                 run_options);
 
-    if (!run_options.mpi) run::install_interrupt_handlers();
     run::RunSummary summary = run::run_grid(grid, registry, run_options);
     if (!summary.primary) return kExitOk;  // MPI ranks other than 0 print nothing
     if (summary.interrupted) {

@@ -3,11 +3,19 @@
 // process at once. Finished rows are on disk either way, so a rerun resumes.
 #pragma once
 
+#include <spawn.h>
+
 namespace recprune::run {
 
-/// Installs the handlers for SIGINT and SIGTERM. Each handler records the signal and restores
-/// the default action, so that the next signal of that kind ends the process.
+/// Blocks SIGINT and SIGTERM in the calling thread and every thread started after it, and
+/// starts a thread that takes them with sigwait: the first is recorded, the second ends the
+/// process. Call it before any other thread starts, since a thread started earlier keeps the
+/// signals unblocked and would end the process on the first one.
 void install_interrupt_handlers();
+
+/// Sets `attributes` so that a process started with them has no signal blocked (the mask
+/// that install_interrupt_handlers() sets is otherwise inherited across exec).
+void unblock_interrupts_in_child(posix_spawnattr_t& attributes);
 
 /// Returns true once SIGINT or SIGTERM has arrived since install_interrupt_handlers().
 bool interrupted();

@@ -3,6 +3,7 @@
 #include "core/json_io.hpp"
 #include "core/log.hpp"
 #include "results/result_store.hpp"
+#include "run/interrupt.hpp"
 #include "scaleout/wire.hpp"
 
 #include <cerrno>
@@ -111,9 +112,15 @@ private:
         posix_spawn_file_actions_adddup2(&actions, child_end, kChildSocketFd);
         // Plugins may print; their output must not mix with the table the parent prints.
         posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+        // The worker starts with no signal blocked, not with the mask that this process runs
+        // under (run/interrupt.hpp): SIGTERM still ends it, and it ignores SIGINT itself.
+        posix_spawnattr_t attributes;
+        posix_spawnattr_init(&attributes);
+        run::unblock_interrupts_in_child(attributes);
         pid_t pid = -1;
-        const int error = ::posix_spawn(&pid, executable.c_str(), &actions, nullptr, argv.data(),
-                                        environ);
+        const int error = ::posix_spawn(&pid, executable.c_str(), &actions, &attributes,
+                                        argv.data(), environ);
+        posix_spawnattr_destroy(&attributes);
         posix_spawn_file_actions_destroy(&actions);
         ::close(child_end);
         if (error != 0) {

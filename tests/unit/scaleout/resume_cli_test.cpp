@@ -146,6 +146,29 @@ TEST_CASE("resume: Ctrl-C finishes the running cell") {
     CHECK(contains(resumed.out, "4 rows (1 run, 3 reused, 0 failed)"));
 }
 
+TEST_CASE("resume: Ctrl-C during oneDNN training") {
+    TempFolder scratch;
+    const auto grid = scaleout_grid("deepfm_training.json");
+    const auto output = scratch.path() / "out";
+    const auto rows_path = output / "results.jsonl";
+    const auto arguments = run_arguments(grid, output, {"-j", "1"});
+
+    // The dense row is written before the random cell starts its fine-tuning epochs, so the
+    // signal lands while the MLP trains.
+    ChildProcess child(arguments, scratch.path() / "first");
+    REQUIRE_MESSAGE(wait_for_rows(child, rows_path, 1, std::chrono::seconds(120)),
+                    "the run did not write the dense row: " << child.err());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    child.send(SIGINT);
+    REQUIRE(child.wait(std::chrono::seconds(120)));
+    CHECK_MESSAGE(child.exit_code() == 130, child.err());
+    CHECK_FALSE(contains(child.err(), "corrupted"));
+    CHECK(contains(child.err(), "interrupted: 2 of 2 cells have rows in "));
+    const auto table = recprune::results::read_rows(output / "results.json");
+    REQUIRE(table.size() == 2);
+    CHECK(table[1].at("status") == "ok");
+}
+
 TEST_CASE("resume: random SIGKILLs lose and repeat no row" * doctest::test_suite("kill")) {
     TempFolder scratch;
     const auto grid = scaleout_grid("kill.json");
