@@ -603,6 +603,15 @@ def plugin_cases():
              EXIT_CELLS_FAILED,
              ("cell failed: dataset=movietweetings model=fixture_throwing_model dense seed=1: ",
               "the constructor always throws")),
+        Case("plugin", "model rejects a parameter its schema allows",
+             run_grid(shared_data_grid(dataset_grid(
+                 movietweetings_entry("{data}"),
+                 models=[{"name": "fixture_throwing_model",
+                          "params": {"reject_parameter": True}}])),
+                 extra=["--plugin-dir", "{plugins}"]),
+             EXIT_CONFIG,
+             ("$.models[0].params.reject_parameter: model fixture_throwing_model rejects its "
+              "parameters: invalid parameter: reject_parameter: ",)),
         Case("plugin", "model create fails without a message",
              run_grid(shared_data_grid(dataset_grid(movietweetings_entry("{data}"),
                                                     models=["fixture_silent_failure"])),

@@ -203,6 +203,7 @@ int command_validate(const std::vector<std::string>& args) {
     configure_logging(common);
     auto registry = discover(common);
     grid::Grid grid = grid::load_grid(grid_path, registry);
+    run::check_model_parameters(grid);
     size_t dense = 0;
     for (const auto& cell : grid.cells) dense += cell.dense ? 1 : 0;
     std::cout << grid_path << ": valid; " << grid.cells.size() << " cells (" << dense
@@ -283,6 +284,7 @@ int command_run(const std::vector<std::string>& args) {
 
     auto registry = discover(common);
     grid::Grid grid = grid::load_grid(grid_path, registry);
+    run::check_model_parameters(grid);
     if (const std::string mismatches =
             run::describe_mismatches(run::find_granularity_mismatches(grid));
         !mismatches.empty()) {

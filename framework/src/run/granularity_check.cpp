@@ -1,5 +1,6 @@
 #include "run/granularity_check.hpp"
 
+#include "core/errors.hpp"
 #include "core/json_io.hpp"
 #include "plugin/instances.hpp"
 #include "prune/units.hpp"
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 namespace recprune::run {
@@ -33,7 +35,47 @@ std::string entry_text(const grid::PluginEntry& entry) {
     return entry.name + json_io::serialize(entry.params);
 }
 
+std::string task_of(const grid::Grid& grid, const grid::Cell& cell) {
+    const auto* task = grid.datasets.at(cell.dataset).settings.if_contains("task");
+    return task != nullptr && task->is_string() ? std::string(task->as_string()) : "ctr";
+}
+
+// The JSON path of the parameter that a plugin's "invalid parameter: NAME: ..." message names,
+// under the entry at `entry_path`, or the entry's params when the message names none.
+std::string parameter_path(const std::string& entry_path, const std::string& message) {
+    const std::string marker = "invalid parameter: ";
+    const size_t start = message.find(marker);
+    if (start == std::string::npos) return entry_path + ".params";
+    const size_t name_start = start + marker.size();
+    const size_t name_end = message.find(':', name_start);
+    if (name_end == std::string::npos || name_end == name_start) return entry_path + ".params";
+    return entry_path + ".params." + message.substr(name_start, name_end - name_start);
+}
+
 }  // namespace
+
+void check_model_parameters(const grid::Grid& grid) {
+    std::set<std::string> checked;
+    std::string problems;
+    for (const grid::Cell& cell : grid.cells) {
+        if (!checked.insert(entry_text(cell.model) + task_of(grid, cell)).second) continue;
+        try {
+            plugin::ModelInstance instance(cell.model.library,
+                                           json_io::serialize(cell.model.params),
+                                           stand_in_schema(task_of(grid, cell)), 1);
+        } catch (const std::exception& error) {
+            // Only a parameter the model rejects is the grid's fault. Other failures may come
+            // from the stand-in schema, so the cells report them when they run on real data.
+            const std::string message = error.what();
+            if (message.find("invalid parameter: ") == std::string::npos) continue;
+            problems += (problems.empty() ? "" : "\n") + std::string("invalid grid: ") +
+                        grid.source.string() + ": " +
+                        parameter_path(cell.model.json_path, message) + ": model " +
+                        cell.model.name + " rejects its parameters: " + message;
+        }
+    }
+    if (!problems.empty()) throw ConfigError(problems);
+}
 
 std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid) {
     // Granularities each model offers, by entry (built once), and each pruner's granularity.
@@ -46,12 +88,9 @@ std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& g
         const std::string pruner = entry_text(*cell.pruner);
         if (!model_granularities.count(model)) {
             try {
-                const auto* task = grid.datasets.at(cell.dataset).settings.if_contains("task");
-                const std::string task_name =
-                    task != nullptr && task->is_string() ? std::string(task->as_string()) : "ctr";
                 plugin::ModelInstance instance(cell.model.library,
                                                json_io::serialize(cell.model.params),
-                                               stand_in_schema(task_name), 1);
+                                               stand_in_schema(task_of(grid, cell)), 1);
                 model_granularities[model] = prune::UnitSet::supported_granularities(
                     instance.tensors(), json_io::parse(instance.structure_json(), model));
             } catch (const std::exception&) {

@@ -25,6 +25,11 @@ struct GranularityMismatch {
 /// that cannot be built that way is left out: its cells report their own error when they run.
 std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid);
 
+/// Builds each model entry of the grid on the stand-in schema and throws ConfigError naming
+/// the JSON path of every parameter a model rejects ("precision": "bf16" on a CPU without
+/// AMX, say). Such a grid then fails before any cell runs, not in every cell.
+void check_model_parameters(const grid::Grid& grid);
+
 /// "M pruned cells pair a model with a granularity it lacks and will fail: ..." for a log or
 /// the validate command; empty when `mismatches` is empty.
 std::string describe_mismatches(const std::vector<GranularityMismatch>& mismatches);

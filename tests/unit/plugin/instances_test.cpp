@@ -103,7 +103,7 @@ bool is_mapped(const std::filesystem::path& path) {
 TEST_CASE("model create: a thrown exception's message reaches the host") {
     auto library = PluginLibrary::load(fixture_plugin("model_fixture_throwing_model"));
     CHECK(create_error(library) ==
-          "invalid parameter: fixture_throwing_model: the constructor always throws; this "
+          "model create failed: fixture_throwing_model: the constructor always throws; this "
           "fixture tests error reporting");
 }
 

@@ -9,6 +9,7 @@
 #include "run/grid_runner.hpp"
 #include "run/granularity_check.hpp"
 #include "run/saved_models.hpp"
+#include "recprune/nn/compute.hpp"
 
 #include <doctest/doctest.h>
 
@@ -514,6 +515,61 @@ TEST_CASE("granularity check: names pairs that can only fail") {
     const auto* row = row_with_pruner(summary.rows, "magnitude");
     REQUIRE(row != nullptr);
     CHECK(row->at("status") == "failed");
+}
+
+TEST_CASE("parameter check: names the rejected parameter") {
+    // fixture_throwing_model always fails create: with a parameter error when asked to, else
+    // with a runtime error, which the check leaves to the cells.
+    const auto data = recprune::test::fixtures_dir() / "data" / "cli" / "movietweetings-tiny";
+    const std::string text = R"({
+      "datasets": [{"name": "movietweetings", "params": {"path": ")" + data.string() + R"("}}],
+      "models": ["fixture_throwing_model",
+                 {"name": "fixture_throwing_model", "params": {"reject_parameter": true}}],
+      "pruners": ["magnitude"],
+      "sparsities": [0.5]
+    })";
+    auto with_fixture = recprune::test::make_grid_registry();
+    with_fixture.add(recprune::test::fixture_plugin("model_fixture_throwing_model"), false);
+    const auto grid = recprune::grid::load_grid_text(text, "reject.json", data, with_fixture);
+    try {
+        recprune::run::check_model_parameters(grid);
+        FAIL("a rejected parameter passed the check");
+    } catch (const recprune::ConfigError& error) {
+        const std::string message = error.what();
+        CHECK(message == "invalid grid: reject.json: $.models[1].params.reject_parameter: model "
+                         "fixture_throwing_model rejects its parameters: invalid parameter: "
+                         "reject_parameter: true makes this fixture reject its parameters; set "
+                         "it to false");
+    }
+}
+
+TEST_CASE("parameter check: bf16 needs AMX") {
+    // "bf16" passes the grid's parameter schema, but a model rejects it on a CPU without AMX.
+    const auto data = recprune::test::fixtures_dir() / "data" / "cli" / "movietweetings-tiny";
+    const std::string text = R"({
+      "datasets": [{"name": "movietweetings", "params": {"path": ")" + data.string() + R"("}}],
+      "models": [{"name": "deepfm", "params": {"hidden_layers": [8]}},
+                 {"name": "deepfm", "params": {"precision": "bf16", "hidden_layers": [8]}}],
+      "pruners": ["magnitude"],
+      "sparsities": [0.5]
+    })";
+    auto with_deepfm = recprune::test::make_grid_registry();
+    with_deepfm.add(recprune::test::real_plugin("model", "deepfm"), false);
+    const auto grid = recprune::grid::load_grid_text(text, "bf16.json", data, with_deepfm);
+    if (recprune::nn::has_amx()) {
+        CHECK_NOTHROW(recprune::run::check_model_parameters(grid));
+        return;
+    }
+    try {
+        recprune::run::check_model_parameters(grid);
+        FAIL("a bf16 model on a CPU without AMX was accepted");
+    } catch (const recprune::ConfigError& error) {
+        const std::string message = error.what();
+        CHECK(message.rfind("invalid grid: bf16.json: $.models[1].params.precision: model "
+                            "deepfm rejects its parameters: ", 0) == 0);
+        CHECK(contains(message, "needs AMX"));
+        CHECK_FALSE(contains(message, "$.models[0]"));
+    }
 }
 
 TEST_CASE("granularity check: a compatible grid has none") {
