@@ -331,9 +331,18 @@ int command_run(const std::vector<std::string>& args) {
         }
     }
     std::cout << report::summary_table(summary.rows, metrics);
+    // Failed rows of the table, the reused ones included: a rerun without --retry-failed keeps
+    // them, and they still lack results.
+    size_t failed_rows = 0;
+    for (const auto& row : summary.rows) failed_rows += row.at("status") == "failed" ? 1 : 0;
     std::cout << "\n" << summary.rows.size() << " rows (" << summary.ran << " run, "
-              << summary.reused << " reused, " << summary.failed << " failed) in "
+              << summary.reused << " reused, " << failed_rows << " failed) in "
               << summary.table_path.string() << "\n";
+    if (failed_rows > summary.failed) {
+        std::cerr << failed_rows - summary.failed
+                  << " failed rows were reused from an earlier run; rerun with --retry-failed "
+                     "to run those cells again\n";
+    }
     if (save_models) {
         size_t unsaved = 0;
         size_t without = 0;
@@ -355,7 +364,7 @@ int command_run(const std::vector<std::string>& args) {
                          "them\n";
         }
     }
-    return summary.failed > 0 ? kExitCellsFailed : kExitOk;
+    return failed_rows > 0 ? kExitCellsFailed : kExitOk;
 }
 
 std::string metric_text(const boost::json::value& metric) {

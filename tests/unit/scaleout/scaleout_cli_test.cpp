@@ -254,6 +254,13 @@ TEST_CASE("isolate: crashing plugins fail only their own cells") {
     CHECK(contains(result.out, "5 rows (5 run, 0 reused, 3 failed)"));
 
 
+    INFO("a plain rerun reuses the failed rows and still reports them");
+    const auto rerun = run_command(arguments, scratch.path() / "rerun");
+    CHECK(rerun.exit_code == 1);
+    CHECK(contains(rerun.out, "5 rows (0 run, 5 reused, 3 failed)"));
+    CHECK(contains(rerun.err, "3 failed rows were reused from an earlier run; rerun with "
+                              "--retry-failed to run those cells again"));
+
     INFO("retrying the failed cells keeps one row per cell");
     const auto first_lines = complete_lines(output / "results.jsonl");
     REQUIRE(first_lines.size() == 5);
