@@ -63,6 +63,16 @@ boost::json::object base_row(const grid::Cell& cell, const DatasetSlot& dataset)
     return row;
 }
 
+// Copies the model's "compute" report ({"precision", "isa"}) into the row. "auto" in the
+// parameters resolves per machine, so only this records whether bf16 or f32 ran, on which ISA.
+void record_compute(boost::json::object& row, plugin::ModelInstance& model) {
+    const boost::json::value structure = boost::json::parse(model.structure_json());
+    if (!structure.is_object()) return;
+    if (const auto* compute = structure.as_object().if_contains("compute")) {
+        row["compute"] = *compute;
+    }
+}
+
 boost::json::object failed_row(boost::json::object row, const grid::Cell& cell,
                                const DatasetSlot& dataset, const std::string& why) {
     row["status"] = "failed";
@@ -224,6 +234,7 @@ CellOutput run_dense_cell(const grid::Cell& cell, const DatasetSlot& dataset,
 
         row["metrics"] = boost::json::object{{"validation", validation}, {"test", test}};
         row["size"] = baseline.cost;
+        record_compute(row, model);
         row["training_log"] = trained.to_json();
         row["data_summary"] = data_json(data);
         if (auto* topk = trainer.topk()) row["topk"] = topk->to_json();
@@ -319,6 +330,7 @@ CellOutput run_pruned_cell(const grid::Cell& cell, const DatasetSlot& dataset,
         row["sparsity"] = sparsity_json;
         row["size"] = boost::json::object{{"dense", baseline.cost},
                                           {"pruned", cost_to_json(model.cost())}};
+        record_compute(row, model);
         row["schedule_log"] = outcome.to_json();
         if (auto* topk = trainer.topk()) row["topk"] = topk->to_json();
 

@@ -108,9 +108,14 @@ TEST_CASE("grid runner: a cell whose pruner fails is recorded and the others fin
         CHECK_MESSAGE(row->at("status") == "ok", pruner);
         const auto& auc = row->at("metrics").at("test").at("auc");
         CHECK_MESSAGE(auc.at("value").is_number(), pruner);
+        // What ran: logistic regression reports only its precision.
+        const boost::json::object f32_only{{"precision", "f32"}};
+        CHECK_MESSAGE(row->at("compute") == f32_only, pruner);
     }
     CHECK(summary.rows[0].at("kind") == "dense");
     CHECK(summary.rows[0].at("status") == "ok");
+    CHECK(summary.rows[0].at("compute").at("precision") == "f32");
+    CHECK_FALSE(failed->contains("compute"));
 
     // Every row is in the JSON Lines file and in the final table.
     const auto folder = scratch.path() / "out";
