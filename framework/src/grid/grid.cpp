@@ -675,8 +675,9 @@ Grid finish(const value& document, const std::string& source_name,
         }
     }
     if (duplicates > 0) {
-        RECPRUNE_WARN("grid", "{}: {} cells repeat another cell's parameters (a value listed "
-                              "twice in seeds, sparsities or an axis) and run once",
+        RECPRUNE_WARN("grid", "{}: {} cells repeat another cell's parameters and run once (an "
+                              "axis over one entry's parameter leaves the other entries' cells "
+                              "alike, or a value is listed twice)",
                       source_name, duplicates);
     }
 
