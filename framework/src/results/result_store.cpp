@@ -38,7 +38,8 @@ std::string cell_id_of(std::string_view line, boost::json::object* row_out) {
 }
 
 // Returns what is wrong with a parsed result row, or "" for a row this version reads: a
-// "cell_id" and a "status" string, and no other schema version.
+// "cell_id", a known "status", "metrics" that is an object when present, and no other schema
+// version.
 std::string row_problem(const boost::json::object& row) {
     const auto* id = row.if_contains("cell_id");
     if (id == nullptr || !id->is_string() || id->as_string().empty()) {
@@ -46,6 +47,12 @@ std::string row_problem(const boost::json::object& row) {
     }
     const auto* status = row.if_contains("status");
     if (status == nullptr || !status->is_string()) return "no \"status\" string";
+    const std::string status_text(status->as_string());
+    if (status_text != "ok" && status_text != "target_not_reached" && status_text != "failed") {
+        return "status \"" + status_text + "\" is not ok, target_not_reached or failed";
+    }
+    const auto* metrics = row.if_contains("metrics");
+    if (metrics != nullptr && !metrics->is_object()) return "\"metrics\" is not an object";
     const auto* kind = row.if_contains("kind");
     if (kind != nullptr && kind->is_string() && kind->as_string() == "pruned") {
         const auto* target = row.if_contains("target_sparsity");
@@ -228,7 +235,9 @@ void ResultStore::read_previous() {
         } else if (!line.empty()) {
             ++damaged_lines_;
             needs_rewrite = true;
-            RECPRUNE_WARN("results", "dropped line {} of {}: not a result row; its cell runs again",
+            RECPRUNE_WARN("results",
+                          "dropped line {} of {}: not a result row; every cell without a row "
+                          "runs again",
                           std::count(text.begin(), text.begin() + begin, '\n') + 1,
                           path.string());
         }

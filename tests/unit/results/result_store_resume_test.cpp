@@ -112,3 +112,28 @@ TEST_CASE("read rows: a torn last line is skipped and repeated cells collapse") 
                              .c_str(),
                          recprune::DataError);
 }
+
+TEST_CASE("result store: edited rows stop the run") {
+    // A row whose status or metrics were edited into something no run writes must not be
+    // reused as a finished cell.
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"{\"cell_id\":\"c1\",\"status\":\"maybe\"}",
+         ":1: status \"maybe\" is not ok, target_not_reached or failed;"},
+        {"{\"cell_id\":\"c1\",\"status\":\"ok\",\"metrics\":\"oops\"}",
+         ":1: \"metrics\" is not an object;"},
+    };
+    for (const auto& [line, problem] : cases) {
+        CAPTURE(line);
+        Folder scratch;
+        const auto rows_path = scratch / "out" / "results.jsonl";
+        write_text(rows_path, line + "\n");
+        try {
+            ResultStore store(scratch / "out");
+            FAIL("the edited row was accepted");
+        } catch (const recprune::DataError& error) {
+            const std::string message = error.what();
+            CHECK(message.rfind("malformed results: " + rows_path.string() + problem, 0) == 0);
+        }
+        CHECK(text_of(rows_path) == line + "\n");
+    }
+}
