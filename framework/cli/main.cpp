@@ -117,6 +117,16 @@ void configure_logging(const Common& common) {
 }
 
 plugin::PluginRegistry discover(const Common& common) {
+    // The default folders may be absent (no install), but a folder the user names must exist:
+    // a typo would otherwise only show as an unknown plugin.
+    for (const std::string& dir : common.plugin_dirs) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec)) {
+            throw ConfigError("invalid option: --plugin-dir " + dir +
+                              ": not a folder; give the folder that holds the plugin's .so "
+                              "file (its build folder)");
+        }
+    }
     std::vector<std::filesystem::path> dirs(common.plugin_dirs.begin(), common.plugin_dirs.end());
     plugin::PluginRegistry registry;
     registry.discover(plugin::PluginRegistry::search_path(dirs), common.allow_insecure);

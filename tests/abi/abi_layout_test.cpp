@@ -255,7 +255,8 @@ TEST_CASE("sdk boundary: exceptions become a status and a message") {
     SUBCASE("bad_alloc is out of memory") {
         CapturedError error;
         CHECK(guarded(error, [] { throw std::bad_alloc(); }) == RECPRUNE_STATUS_OUT_OF_MEMORY);
-        CHECK(error.message == "out of memory");
+        CHECK(error.message == "out of memory in the plugin: an allocation failed; reduce the "
+                               "sizes its parameters set or the batch size, or free memory");
     }
     SUBCASE("any other exception is a runtime error with its text") {
         CapturedError error;

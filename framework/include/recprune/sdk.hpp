@@ -341,7 +341,8 @@ recprune_status_t guard(recprune_error_t* error, Fn&& fn) noexcept {
         report((std::string("invalid parameter: ") + e.what()).c_str());
         return RECPRUNE_STATUS_INVALID_ARGUMENT;
     } catch (const std::bad_alloc&) {
-        report("out of memory");
+        report("out of memory in the plugin: an allocation failed; reduce the sizes its "
+               "parameters set or the batch size, or free memory");
         return RECPRUNE_STATUS_OUT_OF_MEMORY;
     } catch (const std::exception& e) {
         report(e.what());

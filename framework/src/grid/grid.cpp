@@ -40,7 +40,12 @@ struct Problems {
     }
 };
 
-std::string describe(const value& v) { return json_io::serialize(v); }
+// Boost.JSON reads a number beyond the range of a double (1e400) as infinity and writes it back
+// as null, so such a value is named in words.
+std::string describe(const value& v) {
+    if (v.is_double() && !std::isfinite(v.as_double())) return "a number too large for a double";
+    return json_io::serialize(v);
+}
 
 // ---- axes ------------------------------------------------------------------------------------
 
@@ -346,10 +351,15 @@ std::optional<PluginEntry> read_plugin_entry(const value& v, const std::string& 
     } else if (v.is_object()) {
         const auto& o = v.as_object();
         const auto* name = o.if_contains("name");
-        if (name == nullptr || !name->is_string()) {
+        if (name == nullptr) {
             problems.add(path, std::string("missing \"name\" of the ") +
                                    plugin::kind_name(kind) + "; give {\"name\": ..., "
                                                              "\"params\": {...}}");
+            return std::nullopt;
+        }
+        if (!name->is_string()) {
+            problems.add(path + ".name", describe(*name) + " is not a string; give the " +
+                                             plugin::kind_name(kind) + "'s name in quotes");
             return std::nullopt;
         }
         entry.name = std::string(name->as_string());

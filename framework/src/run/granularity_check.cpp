@@ -6,6 +6,7 @@
 #include "prune/units.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -49,7 +50,16 @@ std::string parameter_path(const std::string& entry_path, const std::string& mes
     const size_t name_start = start + marker.size();
     const size_t name_end = message.find(':', name_start);
     if (name_end == std::string::npos || name_end == name_start) return entry_path + ".params";
-    return entry_path + ".params." + message.substr(name_start, name_end - name_start);
+    const std::string name = message.substr(name_start, name_end - name_start);
+    // Only a name such as "precision" or "layers[0]" is a parameter's; other text after the
+    // marker (a JSON library's message, say) is not.
+    for (char c : name) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '[' &&
+            c != ']') {
+            return entry_path + ".params";
+        }
+    }
+    return entry_path + ".params." + name;
 }
 
 }  // namespace
@@ -64,10 +74,14 @@ void check_model_parameters(const grid::Grid& grid) {
                                            json_io::serialize(cell.model.params),
                                            stand_in_schema(task_of(grid, cell)), 1);
         } catch (const std::exception& error) {
-            // Only a parameter the model rejects is the grid's fault. Other failures may come
+            // A rejected parameter is the grid's fault, and so is running out of memory on a
+            // schema of 8 rows per field (hidden_layers of 2e9, say). Other failures may come
             // from the stand-in schema, so the cells report them when they run on real data.
             const std::string message = error.what();
-            if (message.find("invalid parameter: ") == std::string::npos) continue;
+            if (message.find("invalid parameter: ") == std::string::npos &&
+                message.rfind("out of memory", 0) != 0) {
+                continue;
+            }
             problems += (problems.empty() ? "" : "\n") + std::string("invalid grid: ") +
                         grid.source.string() + ": " +
                         parameter_path(cell.model.json_path, message) + ": model " +

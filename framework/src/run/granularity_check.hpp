@@ -27,7 +27,8 @@ std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& g
 
 /// Builds each model entry of the grid on the stand-in schema and throws ConfigError naming
 /// the JSON path of every parameter a model rejects ("precision": "bf16" on a CPU without
-/// AMX, say). Such a grid then fails before any cell runs, not in every cell.
+/// AMX, say) and every model that runs out of memory there. Such a grid then fails before any
+/// cell runs, not in every cell.
 void check_model_parameters(const grid::Grid& grid);
 
 /// "M pruned cells pair a model with a granularity it lacks and will fail: ..." for a log or

@@ -73,11 +73,14 @@ inline std::string quote_value(std::string_view value) {
     return out;
 }
 
-/// Returns `fix` followed by the other way out, skipping such lines. on_bad_line is a key of the
-/// grid's dataset entry, not a plugin parameter, so the message names where it goes.
+/// The hint or_skip_bad_lines() appends. on_bad_line is a key of the grid's dataset entry, not
+/// a plugin parameter, so the hint names where it goes.
+inline constexpr std::string_view kSkipBadLinesHint =
+    ", or set \"on_bad_line\": \"skip\" in the grid's dataset entry to drop such lines";
+
+/// Returns `fix` followed by the other way out, skipping such lines.
 inline std::string or_skip_bad_lines(std::string_view fix) {
-    return std::string(fix) +
-           ", or set \"on_bad_line\": \"skip\" in the grid's dataset entry to drop such lines";
+    return std::string(fix) + std::string(kSkipBadLinesHint);
 }
 
 /// Throws a ParseError for `field` at `where`: "<why>; <fix>" follows the place.
@@ -138,7 +141,14 @@ public:
     void record(const ParseError& error) {
         if (!skip_) throw error;
         ++skipped_;
-        if (examples_.size() < kMaxExamples) examples_.emplace_back(error.what());
+        if (examples_.size() < kMaxExamples) {
+            // The grid already skips such lines, so the hint to do so is left out.
+            std::string example = error.what();
+            if (const size_t hint = example.find(kSkipBadLinesHint); hint != std::string::npos) {
+                example.erase(hint, kSkipBadLinesHint.size());
+            }
+            examples_.push_back(std::move(example));
+        }
     }
 
     /// Adds the counts and examples of `other`, which covered later lines of the same file.
