@@ -25,6 +25,7 @@ import re
 import resource
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -162,6 +163,8 @@ class Case:
     expected_text: tuple
     # Where the message goes: "stderr", or "stdout" for reports such as merge conflicts.
     stream: str = "stderr"
+    # Substrings the message must not contain, such as a library's own error wording.
+    absent: tuple = ()
     # Further checks after the run, returning a list of problems.
     verify: Optional[Callable[["Context", pathlib.Path, subprocess.CompletedProcess], list]] = None
     # Maximum size in bytes of any file the command writes (RLIMIT_FSIZE), to act as a full disk.
@@ -219,9 +222,17 @@ class Context:
         base = dataset_grid(movietweetings_entry("movietweetings"), name="base",
                             pruners=["random", "magnitude"], sparsities=[0.5])
         write_json(self.shared / "base.json", base)
-        for output, extra in (("finished", []), ("shard1", ["--shard", "1/2"]),
-                              ("shard2", ["--shard", "2/2"]), ("saved", ["--save-models"])):
-            arguments = ["run", "base.json", "-o", output, "-q", "--cache-dir",
+        # Neuron pruning of a DeepFM, so that its cells keep a compacted model and a plan.
+        neurons = dataset_grid(movietweetings_entry("movietweetings"), name="neurons",
+                               models=[{"name": "deepfm", "params": {"hidden_layers": [16, 8]}}],
+                               pruners=["l1_norm"], sparsities=[0.5])
+        write_json(self.shared / "neurons.json", neurons)
+        for grid, output, extra in (("base.json", "finished", []),
+                                    ("base.json", "shard1", ["--shard", "1/2"]),
+                                    ("base.json", "shard2", ["--shard", "2/2"]),
+                                    ("base.json", "saved", ["--save-models"]),
+                                    ("neurons.json", "compacted", ["--save-models"])):
+            arguments = ["run", grid, "-o", output, "-q", "--cache-dir",
                          str(self.root / "cache")] + extra
             process = self.run(arguments, self.shared)
             if process.returncode != EXIT_OK:
@@ -772,30 +783,91 @@ def resume_prepare(edit):
     return prepare
 
 
-def evaluate_prepare(run, edit=None, cell=None, extra=()):
-    """Return a prepare step that copies the shared run `run`, applies `edit(out, row)` to it
-    and evaluates the saved models of its first pruned cell (or of `cell`)."""
+def evaluate_prepare(run, edit=None, cell=None, extra=(), grid_name="base.json"):
+    """Return a prepare step that copies the shared run `run` of grid `grid_name`, applies
+    `edit(out, row)` to it and evaluates the saved models of its first pruned cell (or of
+    `cell`)."""
     def prepare(context, folder):
-        grid = json.loads((context.shared / "base.json").read_text(encoding="utf-8"))
+        grid = json.loads((context.shared / grid_name).read_text(encoding="utf-8"))
         grid["datasets"][0]["params"]["path"] = str(context.movietweetings)
-        write_json(folder / "base.json", grid)
+        write_json(folder / grid_name, grid)
         out = context.copy_run(run, folder / "out")
         row = next(json.loads(line) for line in row_lines(out)
                    if json.loads(line)["kind"] == "pruned")
         if edit is not None:
             edit(out, row)
-        return (["evaluate", "base.json", cell or row["cell_id"], "-o", "out", "-q",
+        return (["evaluate", grid_name, cell or row["cell_id"], "-o", "out", "-q",
                  "--cache-dir", str(context.root / "cache")] + list(extra))
     return prepare
 
 
-def delete_pruned_model(out, row):
-    (out / row["saved_models"]["pruned"]).unlink()
+def compacted_prepare(edit):
+    """Return evaluate_prepare on the shared DeepFM run, whose pruned cell has a compacted
+    model and a compaction plan."""
+    return evaluate_prepare("compacted", edit, grid_name="neurons.json")
+
+
+def delete_saved(key):
+    def edit(out, row):
+        (out / row["saved_models"][key]).unlink()
+    return edit
 
 
 def truncate_pruned_model(out, row):
     path = out / row["saved_models"]["pruned"]
     path.write_bytes(path.read_bytes()[:100])
+
+
+def split_model_file(data):
+    """Return the magic line, the header and the tensor bytes of a model file."""
+    magic_size = len(b"recprune-model 1\n")
+    header_size = int.from_bytes(data[magic_size:magic_size + 8], "little")
+    header_end = magic_size + 8 + header_size
+    return data[:magic_size], data[magic_size + 8:header_end], data[header_end:]
+
+
+def edit_pruned_model(change):
+    """Return an edit that rewrites the pruned model file as change(magic, header, values)
+    returns it, a (magic, header, values) triple with the header size set to match."""
+    def edit(out, row):
+        path = out / row["saved_models"]["pruned"]
+        magic, header, values = change(*split_model_file(path.read_bytes()))
+        path.write_bytes(magic + len(header).to_bytes(8, "little") + header + values)
+    return edit
+
+
+def empty_pruned_model(out, row):
+    (out / row["saved_models"]["pruned"]).write_bytes(b"")
+
+
+def header_not_json(magic, header, values):
+    return magic, b"{" + header, values
+
+
+def header_without_config(magic, header, values):
+    parsed = json.loads(header)
+    del parsed["config"]
+    return magic, json.dumps(parsed).encode(), values
+
+
+def huge_first_tensor(magic, header, values):
+    parsed = json.loads(header)
+    parsed["tensors"][0]["shape"] = [2 ** 40, 2 ** 30]
+    return magic, json.dumps(parsed).encode(), values
+
+
+def trailing_bytes(magic, header, values):
+    return magic, header, values + b"tail"
+
+
+def nan_last_weight(magic, header, values):
+    return magic, header, values[:-4] + struct.pack("<f", float("nan"))
+
+
+def write_plan(plan):
+    def edit(out, row):
+        write_json(out / row["saved_models"]["compaction_plan"], plan)
+    return edit
 
 
 def full_disk_prepare(context, folder):
@@ -877,12 +949,63 @@ def results_cases():
              evaluate_prepare("saved", extra=["--model", "biggest"]), EXIT_CONFIG,
              ("invalid option: --model biggest; give dense, pruned or compacted",)),
         Case("results", "evaluate: a saved model file was deleted",
-             evaluate_prepare("saved", delete_pruned_model), EXIT_DATA,
-             ("cannot load the saved pruned model of cell ", "out/models/",
+             evaluate_prepare("saved", delete_saved("pruned")), EXIT_CONFIG,
+             ("missing saved file: out/models/", "pruned.model",
+              "rerun the cell with --save-models")),
+        Case("results", "evaluate: the compacted model file was deleted",
+             compacted_prepare(delete_saved("compacted")), EXIT_CONFIG,
+             ("missing saved file: out/models/", "compacted.model",
+              "rerun the cell with --save-models")),
+        Case("results", "evaluate: the compaction plan was deleted",
+             compacted_prepare(delete_saved("compaction_plan")), EXIT_CONFIG,
+             ("missing saved file: out/models/", "compaction_plan.json",
               "rerun the cell with --save-models")),
         Case("results", "evaluate: a saved model file cut short",
              evaluate_prepare("saved", truncate_pruned_model), EXIT_DATA,
-             ("cannot load the saved pruned model of cell ", "truncated header")),
+             ("cannot load the saved pruned model of cell ", "pruned.model: the header size is",
+              "rerun the cell with --save-models")),
+        Case("results", "evaluate: an empty saved model file",
+             evaluate_prepare("saved", empty_pruned_model), EXIT_DATA,
+             ("cannot load the saved pruned model of cell ", "pruned.model: the file is empty",
+              "rerun the cell with --save-models")),
+        Case("results", "evaluate: a model file header that is not JSON",
+             evaluate_prepare("saved", edit_pruned_model(header_not_json)), EXIT_DATA,
+             ("pruned.model: the header is not valid JSON", "rerun the cell with --save-models"),
+             absent=("json.exception",)),
+        Case("results", "evaluate: a model file header without \"config\"",
+             evaluate_prepare("saved", edit_pruned_model(header_without_config)), EXIT_DATA,
+             ("pruned.model: the header has no \"config\" object",
+              "rerun the cell with --save-models"),
+             absent=("json.exception",)),
+        Case("results", "evaluate: a model file tensor of 2^70 values",
+             evaluate_prepare("saved", edit_pruned_model(huge_first_tensor)), EXIT_DATA,
+             ("pruned.model: the header lists more tensor values than",
+              "rerun the cell with --save-models"),
+             absent=("max_size", "out of memory")),
+        Case("results", "evaluate: bytes after a model file's last tensor",
+             evaluate_prepare("saved", edit_pruned_model(trailing_bytes)), EXIT_DATA,
+             ("pruned.model: 4 bytes follow the last tensor", "rerun the cell with --save-models")),
+        Case("results", "evaluate: a NaN weight in a saved model",
+             evaluate_prepare("saved", edit_pruned_model(nan_last_weight)), EXIT_DATA,
+             ("invalid saved file: out/models/", "pruned.model: tensor ", "contains NaN",
+              "rerun the cell with --save-models"),
+             absent=("learning rate",)),
+        Case("results", "evaluate: a compaction plan with a neuron past the layer",
+             compacted_prepare(write_plan({"kept_neurons": {"mlp.0": [0, 1, 2, 999]}})),
+             EXIT_DATA,
+             ("invalid saved file: out/models/", "compaction_plan.json: ",
+              "the plan and the models do not belong together")),
+        Case("results", "evaluate: a compaction plan of a layer the model lacks",
+             compacted_prepare(write_plan({"mlp.7": [1]})), EXIT_DATA,
+             ("invalid saved file: out/models/", "compaction_plan.json: ",
+              "the plan and the models do not belong together")),
+        Case("results", "evaluate: an empty compaction plan",
+             compacted_prepare(write_plan({})), EXIT_DATA,
+             ("invalid saved file: out/models/", "compaction_plan.json: ",
+              "the plan and the models do not belong together")),
+        Case("results", "evaluate: a compaction plan that is not an object",
+             compacted_prepare(write_plan([-1])), EXIT_DATA,
+             ("invalid saved file: out/models/", "compaction_plan.json: expected an object")),
         Case("results", "run: torn last line of results.jsonl is cut, other rows reused",
              resume_prepare(torn_jsonl), EXIT_OK,
              ("cut a partial line off the end of out/results.jsonl",),
@@ -1012,6 +1135,9 @@ def run_case(context, case, index):
     for text in expected:
         if text not in stream:
             problems.append("%s lacks %r" % (case.stream, text))
+    for text in case.absent:
+        if text in stream:
+            problems.append("%s contains %r" % (case.stream, text))
 
     # The result files: none after a rejected input, and the case's own checks.
     rejected = case.expected_exit in (EXIT_CONFIG, EXIT_DATA, EXIT_PLUGIN)

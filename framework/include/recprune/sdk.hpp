@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -170,6 +171,18 @@ private:
     std::vector<uint32_t> touched_rows_;
 };
 
+namespace detail {
+
+/// Tensor values that Model::add_tensor() may still allocate on this thread, or no limit.
+/// nn::load_model_file() sets it to the values its file contains while it builds the model, so
+/// that a damaged header cannot make the model allocate more than the file contains.
+inline std::optional<uint64_t>& tensor_value_budget() {
+    thread_local std::optional<uint64_t> budget;
+    return budget;
+}
+
+}  // namespace detail
+
 /// Base class of model plugins. The constructor takes (const Host&, const json& params,
 /// const json& schema, uint64_t seed) and creates every tensor with add_tensor().
 class Model {
@@ -202,6 +215,17 @@ protected:
     /// Creates a zero-initialised tensor owned by this model and returns it.
     Tensor& add_tensor(std::string name, recprune_tensor_role_t role,
                        std::vector<uint64_t> shape, uint32_t field = RECPRUNE_NO_FIELD) {
+        if (auto& budget = detail::tensor_value_budget()) {
+            uint64_t count = 1;
+            for (uint64_t extent : shape) {
+                count = extent != 0 && count > *budget / extent ? *budget + 1 : count * extent;
+            }
+            if (count > *budget) {
+                throw InvalidData("the architecture needs more values for tensor " + name +
+                                  " than the file has left (" + std::to_string(*budget) + ")");
+            }
+            *budget -= count;
+        }
         tensors_.push_back(
             std::make_unique<Tensor>(std::move(name), role, std::move(shape), field));
         return *tensors_.back();

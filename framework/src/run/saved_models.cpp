@@ -13,7 +13,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <iomanip>
 #include <limits>
+#include <sstream>
 
 namespace recprune::run {
 namespace {
@@ -25,18 +28,112 @@ constexpr double kSameModelTolerance = 1e-6;
 
 const char* const kRerun = "rerun the cell with --save-models into a new output folder";
 
-// Reads a JSON file the row lists. A missing file is a ConfigError (exit 2) and a file that
-// does not parse a DataError (exit 3), each naming the file and the way to a new one.
-boost::json::value read_saved_json(const std::filesystem::path& path) {
+// Requires a file the row lists to exist: a missing one is a ConfigError (exit 2), as for
+// every missing input.
+void require_saved_file(const std::filesystem::path& path) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error)) {
         throw ConfigError("missing saved file: " + path.string() + " is listed in the row's "
                           "saved_models but is not a file; " + kRerun);
     }
+}
+
+// Reads a JSON file the row lists. A missing file is a ConfigError (exit 2) and a file that
+// does not parse a DataError (exit 3), each naming the file and the way to a new one.
+boost::json::value read_saved_json(const std::filesystem::path& path) {
+    require_saved_file(path);
     try {
         return json_io::parse_file(path);
     } catch (const std::exception& e) {
         throw DataError("invalid saved file: " + std::string(e.what()) + " (" + kRerun + ")");
+    }
+}
+
+std::string shape_text(const recprune_tensor_t& tensor) {
+    std::string text = "[";
+    for (uint32_t axis = 0; axis < tensor.rank; ++axis) {
+        text += (axis == 0 ? "" : ", ") + std::to_string(tensor.shape[axis]);
+    }
+    return text + "]";
+}
+
+// Loads a model file the row lists. A missing file is a ConfigError (exit 2). A file the plugin
+// rejects, or one with a NaN or infinite weight, is a DataError (exit 3).
+std::unique_ptr<plugin::ModelInstance> load_saved_model(
+    const std::shared_ptr<const plugin::PluginLibrary>& library,
+    const std::filesystem::path& path, const std::string& name, const std::string& cell_id) {
+    require_saved_file(path);
+    std::unique_ptr<plugin::ModelInstance> model;
+    try {
+        model = plugin::ModelInstance::load(library, path.string());
+    } catch (const CellError& e) {
+        // The plugin's message names the file and the problem. The way to a new file is
+        // the host's: run the cell again.
+        throw DataError("cannot load the saved " + name + " model of cell " + cell_id + ": " +
+                        e.what() + "; " + kRerun);
+    }
+    // The run fails a cell whose predictions stop being finite, and a failed cell keeps no
+    // model, so such a weight means damage. Evaluating it would fail later with a training
+    // message that does not name the file.
+    for (const recprune_tensor_t& tensor : model->tensors()) {
+        for (uint64_t i = 0; i < tensor.element_count; ++i) {
+            if (std::isfinite(tensor.data[i])) continue;
+            const char* value = std::isnan(tensor.data[i]) ? "NaN" : "an infinite value";
+            throw DataError("invalid saved file: " + path.string() + ": tensor " + tensor.name +
+                            " contains " + value + " at index " + std::to_string(i) +
+                            ", so the file is damaged; " + kRerun);
+        }
+    }
+    return model;
+}
+
+// Compacts the saved pruned model with the saved plan, as the run did, and requires the result
+// to equal the saved compacted model in tensor names, shapes and bytes. Throws DataError
+// (exit 3) naming the plan otherwise, even where its row remap alone gives the row's metrics.
+void check_compaction_plan(plugin::ModelInstance& pruned,
+                           const std::filesystem::path& pruned_path,
+                           const plugin::ModelInstance& compacted,
+                           const std::filesystem::path& compacted_path,
+                           const boost::json::value& plan,
+                           const std::filesystem::path& plan_path) {
+    auto plan_error = [&](const std::string& what) {
+        return DataError("invalid saved file: " + plan_path.string() + ": " + what +
+                         "; the plan and the models do not belong together, so " + kRerun);
+    };
+    std::unique_ptr<plugin::ModelInstance> recompacted;
+    try {
+        recompacted = pruned.compact(json_io::serialize(plan));
+    } catch (const CellError& e) {
+        throw plan_error("model " + pruned.library().name() + " rejects it as a plan for " +
+                         pruned_path.string() + " (" + e.what() + ")");
+    }
+    const auto built_tensors = recompacted->tensors();
+    const auto saved_tensors = compacted.tensors();
+    const std::string outcome = "compacting " + pruned_path.string() + " with it gives ";
+    if (built_tensors.size() != saved_tensors.size()) {
+        throw plan_error(outcome + std::to_string(built_tensors.size()) + " tensors, but " +
+                         compacted_path.string() + " has " +
+                         std::to_string(saved_tensors.size()));
+    }
+    for (size_t t = 0; t < built_tensors.size(); ++t) {
+        const recprune_tensor_t& built = built_tensors[t];
+        const recprune_tensor_t& saved = saved_tensors[t];
+        if (std::string(built.name) != saved.name || shape_text(built) != shape_text(saved)) {
+            throw plan_error(outcome + "tensor " + std::to_string(t) + " " + built.name +
+                             " of shape " + shape_text(built) + ", but " +
+                             compacted_path.string() + " has " + saved.name + " of shape " +
+                             shape_text(saved));
+        }
+        const size_t bytes = built.element_count * sizeof(float);
+        if (std::memcmp(built.data, saved.data, bytes) == 0) continue;
+
+        uint64_t i = 0;
+        while (std::memcmp(&built.data[i], &saved.data[i], sizeof(float)) == 0) ++i;
+        std::ostringstream first;
+        first << std::setprecision(9) << "first at index " << i << ": " << built.data[i]
+              << " against " << saved.data[i];
+        throw plan_error(outcome + "other values in tensor " + built.name + " than " +
+                         compacted_path.string() + " (" + first.str() + ")");
     }
 }
 
@@ -191,15 +288,8 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
                               name + " model (" + hint + ")");
         }
         const std::filesystem::path path = output / std::string(file->as_string());
-        std::unique_ptr<plugin::ModelInstance> model;
-        try {
-            model = plugin::ModelInstance::load(library, path.string());
-        } catch (const CellError& e) {
-            // The plugin's message names the file and the problem. The way to a new file is
-            // the host's: run the cell again.
-            throw DataError("cannot load the saved " + name + " model of cell " + cell_id +
-                            ": " + e.what() + " (to write it again, " + kRerun + ")");
-        }
+        std::unique_ptr<plugin::ModelInstance> model =
+            load_saved_model(library, path, name, cell_id);
 
         // The remap the row's evaluation used: pruned rows read row 0 in the pruned model,
         // and the compacted model reads the renumbered rows of the compaction plan.
@@ -219,6 +309,12 @@ SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
             }
             if (const auto* rows_kept = plan.as_object().if_contains("row_remap")) {
                 remap = read_remap(*rows_kept, data, plan_path);
+            }
+            const auto* pruned_file = saved->as_object().if_contains("pruned");
+            if (pruned_file != nullptr && pruned_file->is_string()) {
+                const auto pruned_path = output / std::string(pruned_file->as_string());
+                auto pruned = load_saved_model(library, pruned_path, "pruned", cell_id);
+                check_compaction_plan(*pruned, pruned_path, *model, path, plan, plan_path);
             }
             // The compacted model's logits differed from the masked one's by this much in the
             // run. A change of at most d in every logit or prediction moves log loss, RMSE and

@@ -42,8 +42,11 @@ struct SavedModelEvaluation {
 /// cell ids become final here, when the data is prepared. Datasets load through the binary
 /// cache in `cache_dir` when it is not empty. `cell_threads` 0 or less takes the row's
 /// `threads`, so that oneDNN sums in the run's order.
+/// When the compacted model is evaluated and the row also lists the pruned one, compacts the
+/// pruned model with the saved plan and requires the result to equal the compacted model.
 /// Throws ConfigError when the cell, its row or its files are missing, and DataError when a
-/// file does not load or does not fit the cell's data, with the fix in the message.
+/// file does not load, has a NaN or infinite weight, does not fit the cell's data, or the plan
+/// does not reproduce the compacted model, with the fix in the message.
 SavedModelEvaluation evaluate_saved_models(grid::Grid& grid,
                                            const std::filesystem::path& output,
                                            const std::string& cell_id,

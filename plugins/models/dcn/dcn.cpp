@@ -112,10 +112,9 @@ public:
 
     static std::unique_ptr<recprune::Model> load(const recprune::Host& host,
                                                  const std::string& path) {
-        const nn::ModelFile file = nn::read_model_file(path, kName);
-        auto model = std::make_unique<DeepCrossNetwork>(host, file.config, 0);
-        nn::restore_tensors(file, path, model->tensors());
-        return model;
+        return nn::load_model_file(path, kName, [&](const nn::ModelConfig& config) {
+            return std::make_unique<DeepCrossNetwork>(host, config, 0);
+        });
     }
 
     void forward(const recprune_batch_t& batch, bool training, float* logits) override {

@@ -40,11 +40,9 @@ public:
 
     static std::unique_ptr<recprune::Model> load(const recprune::Host& host,
                                                  const std::string& path) {
-        const nn::ModelFile file = nn::read_model_file(path, kName);
-        auto model = std::unique_ptr<LogisticRegression>(
-            new LogisticRegression(host, file.config, 0));
-        nn::restore_tensors(file, path, model->tensors());
-        return model;
+        return nn::load_model_file(path, kName, [&](const nn::ModelConfig& config) {
+            return std::unique_ptr<LogisticRegression>(new LogisticRegression(host, config, 0));
+        });
     }
 
     void forward(const recprune_batch_t& batch, bool training, float* logits) override {

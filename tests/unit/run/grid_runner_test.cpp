@@ -620,7 +620,58 @@ TEST_CASE("saved models: tampered files are caught") {
         }
         REQUIRE(swapped);
         write(plan_path, plan);
-        CHECK_FALSE(evaluate({"compacted"}).agrees());
+        CHECK_THROWS_WITH_AS(evaluate({"compacted"}), doctest::Contains("other values in tensor"),
+                             recprune::DataError);
+    }
+    SUBCASE("a plan that does not describe the compacted model") {
+        const std::vector<std::string> plans{
+            R"({})", R"({"mlp.7": [1]})", R"({"kept_neurons": {"mlp.0": [0, 1, 2, 999]}})"};
+        for (const std::string& text : plans) {
+            CAPTURE(text);
+            std::ofstream(plan_path) << text;
+            const std::string place = "invalid saved file: " + plan_path.string();
+            CHECK_THROWS_WITH_AS(evaluate({"compacted"}), doctest::Contains(place.c_str()),
+                                 recprune::DataError);
+            CHECK_THROWS_WITH_AS(evaluate({"compacted"}),
+                                 doctest::Contains("the plan and the models do not belong "
+                                                   "together"),
+                                 recprune::DataError);
+        }
+    }
+    SUBCASE("a plan that is not an object") {
+        std::ofstream(plan_path) << "[-1]";
+        CHECK_THROWS_WITH_AS(evaluate({"compacted"}), doctest::Contains("expected an object"),
+                             recprune::DataError);
+    }
+    SUBCASE("a deleted compacted model") {
+        const auto compacted_path = output / std::string(saved.at("compacted").as_string());
+        std::filesystem::remove(compacted_path);
+        const std::string place = "missing saved file: " + compacted_path.string();
+        CHECK_THROWS_WITH_AS(evaluate({}), doctest::Contains(place.c_str()),
+                             recprune::ConfigError);
+    }
+    SUBCASE("a NaN weight in the pruned model") {
+        const auto pruned_path = output / std::string(saved.at("pruned").as_string());
+        std::string bytes = read_file(pruned_path);
+        const float nan = std::nanf("");
+        bytes.replace(bytes.size() - sizeof(float), sizeof(float),
+                      reinterpret_cast<const char*>(&nan), sizeof(float));
+        std::ofstream(pruned_path, std::ios::binary) << bytes;
+        CHECK_THROWS_WITH_AS(evaluate({"pruned"}), doctest::Contains("contains NaN at index"),
+                             recprune::DataError);
+        // The plan check loads the pruned model too.
+        const std::string place = "invalid saved file: " + pruned_path.string();
+        CHECK_THROWS_WITH_AS(evaluate({"compacted"}), doctest::Contains(place.c_str()),
+                             recprune::DataError);
+    }
+    SUBCASE("bytes after the pruned model's last tensor") {
+        const auto pruned_path = output / std::string(saved.at("pruned").as_string());
+        std::ofstream(pruned_path, std::ios::binary | std::ios::app) << "tail";
+        CHECK_THROWS_WITH_AS(evaluate({"pruned"}),
+                             doctest::Contains("4 bytes follow the last tensor"),
+                             recprune::DataError);
+        CHECK_THROWS_WITH_AS(evaluate({"pruned"}), doctest::Contains(pruned_path.c_str()),
+                             recprune::DataError);
     }
     SUBCASE("a negative row in the pruned model's remap") {
         auto remap = boost::json::parse(remap_text).as_object();

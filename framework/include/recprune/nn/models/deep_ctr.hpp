@@ -108,11 +108,10 @@ public:
     /// Rebuilds a model saved by save().
     static std::unique_ptr<Model> load(DeepCtrKind kind, const Host& host,
                                        const std::string& path) {
-        const ModelFile file =
-            read_model_file(path, kind == DeepCtrKind::DeepFm ? "deepfm" : "wide_deep");
-        auto model = std::make_unique<DeepCtrModel>(kind, host, file.config, 0);
-        restore_tensors(file, path, model->tensors());
-        return model;
+        const char* plugin = kind == DeepCtrKind::DeepFm ? "deepfm" : "wide_deep";
+        return load_model_file(path, plugin, [&](const ModelConfig& config) {
+            return std::make_unique<DeepCtrModel>(kind, host, config, 0);
+        });
     }
 
     void forward(const recprune_batch_t& batch, bool training, float* logits) override {
