@@ -12,10 +12,7 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 # halt_on_error stops at the first report, so a finding cannot scroll past unnoticed. ASan's
 # own handlers for SIGSEGV and SIGBUS are off, so that a plugin that crashes on purpose ends
 # with the signal the isolation tests expect; memory errors are caught before they fault.
-# allocator_may_return_null makes an allocation beyond ASan's limit throw std::bad_alloc, as it
-# does without ASan, so the bad-input case of a model too large for memory checks the same path.
 asan="halt_on_error=1:detect_stack_use_after_return=0:handle_segv=0:handle_sigbus=0"
-asan="${asan}:allocator_may_return_null=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/tools/lsan.supp}"
 
