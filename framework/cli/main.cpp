@@ -278,7 +278,7 @@ int command_run(const std::vector<std::string>& args) {
     configure_logging(common);
     // Before any thread starts, because loading the grid builds models, which start OpenMP
     // threads. Under MPI, mpirun owns the signals.
-    if (!scaleout.mpi) run::install_interrupt_handlers();
+    const run::InterruptHandling interrupts(!scaleout.mpi);
     if (grid_path.empty()) {
         grid_path = default_quickstart().string();
         RECPRUNE_INFO("grid", "no grid given; running the quickstart {}", grid_path);

@@ -12,11 +12,17 @@ namespace {
 
 std::atomic<int> g_signal{0};
 
-sigset_t interrupt_signals() {
+// Sent by stop_interrupt_handling() to end the waiting thread; never recorded as an interrupt.
+constexpr int kStopSignal = SIGUSR2;
+
+std::thread g_waiter;
+
+sigset_t waited_signals() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, kStopSignal);
     return signals;
 }
 
@@ -27,6 +33,7 @@ void wait_for_interrupts(sigset_t signals) {
     for (;;) {
         int number = 0;
         if (sigwait(&signals, &number) != 0) continue;
+        if (number == kStopSignal) return;
         int expected = 0;
         if (g_signal.compare_exchange_strong(expected, number)) continue;
         std::signal(number, SIG_DFL);
@@ -46,9 +53,23 @@ void install_interrupt_handlers() {
     // workers among them). With a plain handler, a SIGINT during DeepFM training corrupted
     // the heap in most runs (oneDNN 2.6, AVX-512 host). Why is not known, but no signal
     // reaches a computing thread now.
-    const sigset_t signals = interrupt_signals();
+    const sigset_t signals = waited_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::thread(wait_for_interrupts, signals).detach();
+    g_waiter = std::thread(wait_for_interrupts, signals);
+}
+
+void stop_interrupt_handling() {
+    if (!g_waiter.joinable()) return;
+    pthread_kill(g_waiter.native_handle(), kStopSignal);
+    g_waiter.join();
+}
+
+InterruptHandling::InterruptHandling(bool enabled) : enabled_(enabled) {
+    if (enabled_) install_interrupt_handlers();
+}
+
+InterruptHandling::~InterruptHandling() {
+    if (enabled_) stop_interrupt_handling();
 }
 
 void unblock_interrupts_in_child(posix_spawnattr_t& attributes) {
