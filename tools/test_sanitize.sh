@@ -19,8 +19,11 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/tools/lsan.supp}"
 # The kit test installs the build and compiles a plugin out of tree. It checks packaging, which
 # the release run covers, so it does not run again here.
 ASAN_OPTIONS="${ASAN_OPTIONS:-$asan}" \
-    ctest --output-on-failure -j "$jobs" -LE "slow|fuzz|mpi|determinism|kit" "$@"
+    ctest --output-on-failure -j "$jobs" -LE "slow|fuzz|mpi|determinism|kit|kill" "$@"
 # Known limit: Open MPI leaks its component state at exit, from libraries it has unloaded
 # (so no suppression can name them); tests that start mpirun run without leak checks.
+# Known limit: in the SIGKILL resume test (label kill), LeakSanitizer's exit check crashed in
+# its own tracer ("Tracer caught signal 11") in 2 of 3 full runs on an AMD EPYC host, with no
+# leak reported, so that test runs without leak checks until the crash is understood.
 ASAN_OPTIONS="${ASAN_OPTIONS:-$asan:detect_leaks=0}" \
-    ctest --output-on-failure -j "$jobs" -L "mpi|determinism" -LE "slow|fuzz|kit" "$@"
+    ctest --output-on-failure -j "$jobs" -L "mpi|determinism|kill" -LE "slow|fuzz|kit" "$@"
