@@ -28,6 +28,6 @@ ASAN_OPTIONS="${ASAN_OPTIONS:-$asan}" \
 # (so no suppression can name them); tests that start mpirun run without leak checks.
 # Known limit: in the SIGKILL resume test (label kill), LeakSanitizer's exit check crashed in
 # its own tracer ("Tracer caught signal 11") in 2 of 3 full runs on an AMD EPYC host, with no
-# leak reported, so that test runs without leak checks until the crash is understood.
+# leak reported. That test runs without leak checks until the crash is understood.
 ASAN_OPTIONS="${ASAN_OPTIONS:-$asan:detect_leaks=0}" \
     ctest --output-on-failure -j "$jobs" -L "mpi|determinism|kill" -LE "slow|fuzz|kit" "$@"

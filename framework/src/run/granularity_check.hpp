@@ -25,9 +25,9 @@ struct GranularityMismatch {
 /// that cannot be built that way is left out: its cells report their own error when they run.
 std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid);
 
-/// Builds each model entry of the grid on the stand-in schema and throws ConfigError naming
-/// the JSON path of every parameter a model rejects ("precision": "bf16" on a CPU without
-/// AMX, say) and every model that runs out of memory there. Such a grid then fails before any
+/// Builds each model entry of the grid on the stand-in schema. Throws ConfigError naming the
+/// JSON path of every parameter a model rejects ("precision": "bf16" on a CPU without AMX,
+/// say) and of every model that runs out of memory there. Such a grid then fails before any
 /// cell runs, not in every cell.
 void check_model_parameters(const grid::Grid& grid);
 

@@ -28,8 +28,7 @@ constexpr double kSameModelTolerance = 1e-6;
 
 const char* const kRerun = "rerun the cell with --save-models into a new output folder";
 
-// Requires a file the row lists to exist: a missing one is a ConfigError (exit 2), as for
-// every missing input.
+// Throws ConfigError (exit 2) when a file the row lists is missing, as for every missing input.
 void require_saved_file(const std::filesystem::path& path) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error)) {
@@ -67,8 +66,8 @@ std::unique_ptr<plugin::ModelInstance> load_saved_model(
     try {
         model = plugin::ModelInstance::load(library, path.string());
     } catch (const CellError& e) {
-        // The plugin's message names the file and the problem. The way to a new file is
-        // the host's: run the cell again.
+        // The plugin's message names the file and the problem. Only the host knows how to get
+        // a new file, which is to run the cell again.
         throw DataError("cannot load the saved " + name + " model of cell " + cell_id + ": " +
                         e.what() + "; " + kRerun);
     }
