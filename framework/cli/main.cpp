@@ -213,15 +213,15 @@ int command_validate(const std::vector<std::string>& args) {
     configure_logging(common);
     auto registry = discover(common);
     grid::Grid grid = grid::load_grid(grid_path, registry);
-    run::check_model_parameters(grid);
+    const auto mismatches = run::check_models(grid);
     size_t dense = 0;
     for (const auto& cell : grid.cells) dense += cell.dense ? 1 : 0;
     std::cout << grid_path << ": valid; " << grid.cells.size() << " cells (" << dense
               << " dense groups, " << grid.cells.size() - dense << " pruned cells) over "
               << grid.datasets.size() << " dataset(s)\n";
-    const std::string mismatches =
-        run::describe_mismatches(run::find_granularity_mismatches(grid));
-    if (!mismatches.empty()) std::cerr << "warning: " << mismatches << "\n";
+    if (!mismatches.empty()) {
+        std::cerr << "warning: " << run::describe_mismatches(mismatches) << "\n";
+    }
     return kExitOk;
 }
 
@@ -294,9 +294,7 @@ int command_run(const std::vector<std::string>& args) {
 
     auto registry = discover(common);
     grid::Grid grid = grid::load_grid(grid_path, registry);
-    run::check_model_parameters(grid);
-    if (const std::string mismatches =
-            run::describe_mismatches(run::find_granularity_mismatches(grid));
+    if (const std::string mismatches = run::describe_mismatches(run::check_models(grid));
         !mismatches.empty()) {
         RECPRUNE_WARN("grid", "{}", mismatches);
     }

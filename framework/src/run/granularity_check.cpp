@@ -51,8 +51,8 @@ std::string parameter_path(const std::string& entry_path, const std::string& mes
     const size_t name_end = message.find(':', name_start);
     if (name_end == std::string::npos || name_end == name_start) return entry_path + ".params";
     const std::string name = message.substr(name_start, name_end - name_start);
-    // Only a name such as "precision" or "layers[0]" is a parameter's; other text after the
-    // marker (a JSON library's message, say) is not.
+    // Only a name such as "precision" or "layers[0]" is a parameter's. Other text after the
+    // marker, such as a JSON library's message, is not.
     for (char c : name) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '[' &&
             c != ']') {
@@ -64,53 +64,67 @@ std::string parameter_path(const std::string& entry_path, const std::string& mes
 
 }  // namespace
 
-void check_model_parameters(const grid::Grid& grid) {
-    std::set<std::string> checked;
-    std::string problems;
-    for (const grid::Cell& cell : grid.cells) {
-        if (!checked.insert(entry_text(cell.model) + task_of(grid, cell)).second) continue;
+namespace {
+
+// One model entry built on the stand-in schema of its task: the granularities it offers, or
+// the message of its failure.
+struct StandInModel {
+    std::optional<std::vector<recprune_granularity_t>> granularities;
+    std::string error;
+};
+
+// Builds each model entry of a grid once per task, for both checks below.
+class StandInModels {
+public:
+    const StandInModel& of(const grid::Grid& grid, const grid::Cell& cell) {
+        const std::string task = task_of(grid, cell);
+        const std::string key = entry_text(cell.model) + task;
+        if (auto found = built_.find(key); found != built_.end()) return found->second;
+        StandInModel& model = built_[key];
         try {
             plugin::ModelInstance instance(cell.model.library,
                                            json_io::serialize(cell.model.params),
-                                           stand_in_schema(task_of(grid, cell)), 1);
+                                           stand_in_schema(task), 1);
+            model.granularities = prune::UnitSet::supported_granularities(
+                instance.tensors(), json_io::parse(instance.structure_json(), key));
         } catch (const std::exception& error) {
-            // A rejected parameter is the grid's fault, and so is running out of memory on a
-            // schema of 8 rows per field (hidden_layers of 2e9, say). Other failures may come
-            // from the stand-in schema, so the cells report them when they run on real data.
-            const std::string message = error.what();
-            if (message.find("invalid parameter: ") == std::string::npos &&
-                message.rfind("out of memory", 0) != 0) {
-                continue;
-            }
-            problems += (problems.empty() ? "" : "\n") + std::string("invalid grid: ") +
-                        grid.source.string() + ": " +
-                        parameter_path(cell.model.json_path, message) + ": model " +
-                        cell.model.name + " rejects its parameters: " + message;
+            model.error = error.what();
         }
+        return model;
+    }
+
+private:
+    std::map<std::string, StandInModel> built_;
+};
+
+void throw_parameter_problems(const grid::Grid& grid, StandInModels& models) {
+    std::set<std::string> reported;
+    std::string problems;
+    for (const grid::Cell& cell : grid.cells) {
+        const std::string& message = models.of(grid, cell).error;
+        // A rejected parameter is the grid's fault, and so is running out of memory on a
+        // schema of 8 rows per field (hidden_layers of 2e9, say). Other failures may come
+        // from the stand-in schema, so the cells report them when they run on real data.
+        if (message.find("invalid parameter: ") == std::string::npos &&
+            message.rfind("out of memory", 0) != 0) {
+            continue;
+        }
+        const std::string line = "invalid grid: " + grid.source.string() + ": " +
+                                  parameter_path(cell.model.json_path, message) + ": model " +
+                                  cell.model.name + " rejects its parameters: " + message;
+        if (!reported.insert(line).second) continue;
+        problems += (problems.empty() ? "" : "\n") + line;
     }
     if (!problems.empty()) throw ConfigError(problems);
 }
 
-std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid) {
-    // Granularities each model offers, by entry (built once), and each pruner's granularity.
-    std::map<std::string, std::optional<std::vector<recprune_granularity_t>>> model_granularities;
+std::vector<GranularityMismatch> mismatches_of(const grid::Grid& grid, StandInModels& models) {
     std::map<std::string, std::optional<recprune_granularity_t>> pruner_granularity;
     std::map<std::pair<std::string, std::string>, GranularityMismatch> mismatches;
     for (const grid::Cell& cell : grid.cells) {
         if (cell.dense || !cell.pruner) continue;
         const std::string model = entry_text(cell.model);
         const std::string pruner = entry_text(*cell.pruner);
-        if (!model_granularities.count(model)) {
-            try {
-                plugin::ModelInstance instance(cell.model.library,
-                                               json_io::serialize(cell.model.params),
-                                               stand_in_schema(task_of(grid, cell)), 1);
-                model_granularities[model] = prune::UnitSet::supported_granularities(
-                    instance.tensors(), json_io::parse(instance.structure_json(), model));
-            } catch (const std::exception&) {
-                model_granularities[model] = std::nullopt;
-            }
-        }
         if (!pruner_granularity.count(pruner)) {
             try {
                 plugin::PrunerInstance instance(cell.pruner->library,
@@ -121,7 +135,7 @@ std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& g
                 pruner_granularity[pruner] = std::nullopt;
             }
         }
-        const auto& offered = model_granularities.at(model);
+        const auto& offered = models.of(grid, cell).granularities;
         const auto& granularity = pruner_granularity.at(pruner);
         if (!offered || !granularity) continue;
         if (std::find(offered->begin(), offered->end(), *granularity) != offered->end()) continue;
@@ -139,6 +153,24 @@ std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& g
     std::vector<GranularityMismatch> result;
     for (auto& [key, mismatch] : mismatches) result.push_back(std::move(mismatch));
     return result;
+}
+
+}  // namespace
+
+void check_model_parameters(const grid::Grid& grid) {
+    StandInModels models;
+    throw_parameter_problems(grid, models);
+}
+
+std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& grid) {
+    StandInModels models;
+    return mismatches_of(grid, models);
+}
+
+std::vector<GranularityMismatch> check_models(const grid::Grid& grid) {
+    StandInModels models;
+    throw_parameter_problems(grid, models);
+    return mismatches_of(grid, models);
 }
 
 std::string describe_mismatches(const std::vector<GranularityMismatch>& mismatches) {

@@ -31,6 +31,10 @@ std::vector<GranularityMismatch> find_granularity_mismatches(const grid::Grid& g
 /// cell runs, not in every cell.
 void check_model_parameters(const grid::Grid& grid);
 
+/// Runs both checks above and builds each model entry only once. Throws as
+/// check_model_parameters() does, else returns what find_granularity_mismatches() returns.
+std::vector<GranularityMismatch> check_models(const grid::Grid& grid);
+
 /// "M pruned cells pair a model with a granularity it lacks and will fail: ..." for a log or
 /// the validate command; empty when `mismatches` is empty.
 std::string describe_mismatches(const std::vector<GranularityMismatch>& mismatches);

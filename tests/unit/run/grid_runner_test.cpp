@@ -81,6 +81,20 @@ const boost::json::object* row_with_pruner(const std::vector<boost::json::object
     return nullptr;
 }
 
+// A grid named reject.json over `models`, with the fixture_throwing_model plugin loaded.
+recprune::grid::Grid throwing_model_grid(const std::string& models) {
+    const auto data = recprune::test::fixtures_dir() / "data" / "cli" / "movietweetings-tiny";
+    const std::string text = R"({
+      "datasets": [{"name": "movietweetings", "params": {"path": ")" + data.string() + R"("}}],
+      "models": )" + models + R"(,
+      "pruners": ["magnitude"],
+      "sparsities": [0.5]
+    })";
+    auto with_fixture = recprune::test::make_grid_registry();
+    with_fixture.add(recprune::test::fixture_plugin("model_fixture_throwing_model"), false);
+    return recprune::grid::load_grid_text(text, "reject.json", data, with_fixture);
+}
+
 }  // namespace
 
 TEST_CASE("grid runner: a cell whose pruner fails is recorded and the others finish") {
@@ -511,6 +525,11 @@ TEST_CASE("granularity check: names pairs that can only fail") {
           std::vector<std::string>{"weight", "embedding_row", "field"});
     CHECK(contains(recprune::run::describe_mismatches(mismatches),
                    "2 pruned cells pair a model with a granularity it does not have"));
+    // Both checks in one pass give the same pairs.
+    const auto checked = recprune::run::check_models(grid);
+    REQUIRE(checked.size() == 1);
+    CHECK(checked[0].model == mismatches[0].model);
+    CHECK(checked[0].cells == 2);
 
     // The cells fail, as the check predicts.
     ScratchDir scratch;
@@ -525,17 +544,8 @@ TEST_CASE("granularity check: names pairs that can only fail") {
 TEST_CASE("parameter check: names the rejected parameter") {
     // fixture_throwing_model always fails create: with a parameter error when asked to, else
     // with a runtime error, which the check leaves to the cells.
-    const auto data = recprune::test::fixtures_dir() / "data" / "cli" / "movietweetings-tiny";
-    const std::string text = R"({
-      "datasets": [{"name": "movietweetings", "params": {"path": ")" + data.string() + R"("}}],
-      "models": ["fixture_throwing_model",
-                 {"name": "fixture_throwing_model", "params": {"reject_parameter": true}}],
-      "pruners": ["magnitude"],
-      "sparsities": [0.5]
-    })";
-    auto with_fixture = recprune::test::make_grid_registry();
-    with_fixture.add(recprune::test::fixture_plugin("model_fixture_throwing_model"), false);
-    const auto grid = recprune::grid::load_grid_text(text, "reject.json", data, with_fixture);
+    const auto grid = throwing_model_grid(R"(["fixture_throwing_model",
+        {"name": "fixture_throwing_model", "params": {"reject_parameter": true}}])");
     try {
         recprune::run::check_model_parameters(grid);
         FAIL("a rejected parameter passed the check");
@@ -546,6 +556,12 @@ TEST_CASE("parameter check: names the rejected parameter") {
                          "reject_parameter: true makes this fixture reject its parameters; set "
                          "it to false");
     }
+}
+
+TEST_CASE("parameter check: check_models throws too") {
+    const auto grid = throwing_model_grid(
+        R"([{"name": "fixture_throwing_model", "params": {"reject_parameter": true}}])");
+    CHECK_THROWS_AS(recprune::run::check_models(grid), recprune::ConfigError);
 }
 
 TEST_CASE("parameter check: bf16 needs AMX") {
